@@ -1,0 +1,488 @@
+//! `caixa-cli`: Caixa without a window, over the same core and the same data dir as the app.
+
+mod bench;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use caixa_core::model::{
+    ApiSettings, ConversationFilter, ConversationStatus, InboxInput, InboxSettings,
+    WebsiteSettings,
+};
+use caixa_core::secrets::Secrets;
+use caixa_core::{Caixa, Config, Error};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use serde_json::json;
+
+#[derive(Parser)]
+#[command(name = "caixa-cli", version, about = "Caixa without a window: scripting, diagnostics, tests, benchmarks")]
+struct Cli {
+    /// Data directory (default: $CAIXA_DATA_DIR, else the same per-user dir the app uses)
+    #[arg(long, global = true, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Manage inboxes
+    Inbox {
+        #[command(subcommand)]
+        command: InboxCommand,
+    },
+    /// Run the gateway (website widget, API channel) and the outbox without a window
+    Gateway {
+        /// Address to listen on (default: $CAIXA_GATEWAY_LISTEN, else 127.0.0.1:8787)
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<SocketAddr>,
+        /// Public base URL, when the gateway is reached through a proxy or tunnel
+        #[arg(long, value_name = "URL")]
+        public_url: Option<String>,
+    },
+    /// List conversations, newest activity first
+    Conversations {
+        #[arg(long, value_enum)]
+        status: Option<StatusArg>,
+        #[arg(long, value_name = "ID")]
+        inbox: Option<i64>,
+        /// Only conversations with unread messages
+        #[arg(long)]
+        unread: bool,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a conversation's messages
+    Messages {
+        conversation_id: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Reply to the customer (queued; sent by the running app or `caixa-cli gateway`)
+    Reply {
+        conversation_id: i64,
+        text: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Add a private note (never sent to the customer)
+    Note {
+        conversation_id: i64,
+        text: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Full-text search over messages and contacts
+    Search {
+        query: String,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Fill the store with synthetic data (for benchmarks and demos)
+    Seed {
+        #[arg(long, default_value_t = 1000)]
+        conversations: u64,
+        #[arg(long, default_value_t = 10000)]
+        messages: u64,
+    },
+    /// Measure list, open, search and ingest on the data dir's store
+    Bench {
+        /// Repetitions per measurement
+        #[arg(long, default_value_t = 1000)]
+        iterations: u32,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum InboxCommand {
+    /// Add an inbox
+    Add {
+        #[command(subcommand)]
+        kind: AddKind,
+    },
+    /// List inboxes
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum AddKind {
+    /// Website live chat
+    Website {
+        #[command(flatten)]
+        common: AddCommon,
+        /// The website's address (its origin may use the widget)
+        #[arg(long)]
+        url: String,
+        #[arg(long, default_value = "Hi there 👋")]
+        welcome_title: String,
+        #[arg(long, default_value = "We typically reply in a few minutes.")]
+        welcome_text: String,
+        #[arg(long, default_value = "#1f6feb")]
+        color: String,
+    },
+    /// Any other app, through the HTTP API
+    Api {
+        #[command(flatten)]
+        common: AddCommon,
+        /// Where agent replies are POSTed
+        #[arg(long)]
+        webhook_url: Option<String>,
+    },
+}
+
+#[derive(Args)]
+struct AddCommon {
+    #[arg(long)]
+    name: String,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum StatusArg {
+    Open,
+    Pending,
+    Snoozed,
+    Resolved,
+    All,
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CAIXA_LOG")
+                .unwrap_or_else(|_| "caixa_core=info,caixa_cli=info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            match e.downcast_ref::<Error>() {
+                Some(Error::Validation(fields)) => {
+                    eprintln!("error: invalid input");
+                    for f in fields {
+                        eprintln!("  --{}: {}", f.field.replace('_', "-"), f.message);
+                    }
+                    return ExitCode::from(2);
+                }
+                _ => eprintln!("error: {e:#}"),
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn open(data_dir: Option<PathBuf>, listen: Option<SocketAddr>) -> anyhow::Result<Caixa> {
+    let dir = data_dir.unwrap_or_else(caixa_core::paths::default_data_dir);
+    let mut cfg = Config::new(dir.clone(), Secrets::keychain());
+    cfg.listen = listen;
+    Caixa::open(cfg).with_context(|| format!("cannot open the store in {}", dir.display()))
+}
+
+fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Inbox { command } => inbox(cli.data_dir, command).await,
+        Command::Gateway { listen, public_url } => {
+            let listen = match listen {
+                Some(l) => l,
+                None => std::env::var("CAIXA_GATEWAY_LISTEN")
+                    .ok()
+                    .filter(|s| !s.is_empty())
+                    .unwrap_or_else(|| caixa_core::paths::DEFAULT_LISTEN.into())
+                    .parse()
+                    .context("CAIXA_GATEWAY_LISTEN is not an address like 127.0.0.1:8787")?,
+            };
+            let dir = cli.data_dir.unwrap_or_else(caixa_core::paths::default_data_dir);
+            let mut cfg = Config::new(dir, Secrets::keychain());
+            cfg.listen = Some(listen);
+            cfg.public_url = public_url;
+            let caixa = Caixa::open(cfg)?;
+            let running = caixa.start().await?;
+            let Some(addr) = running.gateway_addr else {
+                anyhow::bail!(
+                    "{}",
+                    caixa
+                        .app_info()
+                        .gateway_error
+                        .unwrap_or_else(|| "the gateway did not start".into())
+                );
+            };
+            // One machine-readable line, so scripts and tests can find the address.
+            println!("{}", json!({ "listening": addr.to_string(), "url": caixa.gateway_url() }));
+            tokio::signal::ctrl_c().await.ok();
+            running.stop().await;
+            Ok(())
+        }
+        Command::Conversations {
+            status,
+            inbox,
+            unread,
+            limit,
+            json,
+        } => {
+            let caixa = open(cli.data_dir, None)?;
+            let status = match status {
+                None | Some(StatusArg::All) => None,
+                Some(StatusArg::Open) => Some(ConversationStatus::Open),
+                Some(StatusArg::Pending) => Some(ConversationStatus::Pending),
+                Some(StatusArg::Snoozed) => Some(ConversationStatus::Snoozed),
+                Some(StatusArg::Resolved) => Some(ConversationStatus::Resolved),
+            };
+            let page = caixa
+                .list_conversations(
+                    ConversationFilter {
+                        status,
+                        inbox_id: inbox,
+                        unread_only: unread,
+                    },
+                    None,
+                    limit,
+                )
+                .await?;
+            if json {
+                return print_json(&page.items);
+            }
+            for c in page.items {
+                println!(
+                    "{:>7}  {:<9} {:<8} {:<24} {:>3} unread  {}",
+                    c.id,
+                    c.status.as_str(),
+                    c.channel.as_str(),
+                    truncate(&c.contact_name, 24),
+                    c.unread_count,
+                    truncate(&c.preview, 60)
+                );
+            }
+            Ok(())
+        }
+        Command::Messages {
+            conversation_id,
+            json,
+        } => {
+            let caixa = open(cli.data_dir, None)?;
+            let messages = caixa.list_messages(conversation_id).await?;
+            if json {
+                return print_json(&messages);
+            }
+            for m in messages {
+                let state = m.delivery.map(|d| d.as_str()).unwrap_or("");
+                println!(
+                    "[{}] {} {}: {} {}",
+                    m.kind.as_str(),
+                    m.id,
+                    m.sender_name.unwrap_or_default(),
+                    m.content,
+                    state
+                );
+            }
+            Ok(())
+        }
+        Command::Reply {
+            conversation_id,
+            text,
+            json,
+        } => post(cli.data_dir, conversation_id, &text, false, json).await,
+        Command::Note {
+            conversation_id,
+            text,
+            json,
+        } => post(cli.data_dir, conversation_id, &text, true, json).await,
+        Command::Search { query, limit, json } => {
+            let caixa = open(cli.data_dir, None)?;
+            let hits = caixa.search(&query, limit).await?;
+            if json {
+                return print_json(&hits);
+            }
+            for h in hits {
+                let snippet = h
+                    .snippet
+                    .replace(caixa_core::model::SNIPPET_START, "[")
+                    .replace(caixa_core::model::SNIPPET_END, "]");
+                println!("{:>7}  {:<24} {}", h.conversation_id, truncate(&h.contact_name, 24), snippet);
+            }
+            Ok(())
+        }
+        Command::Seed {
+            conversations,
+            messages,
+        } => {
+            let caixa = open(cli.data_dir, None)?;
+            let store = caixa.store().clone();
+            let report = tokio::task::spawn_blocking(move || {
+                caixa_core::seed::seed(&store, conversations, messages)
+            })
+            .await??;
+            println!(
+                "seeded {} conversations, {} messages in {:.1} s ({:.0} messages/s)",
+                report.conversations,
+                report.messages,
+                report.seconds,
+                report.messages as f64 / report.seconds
+            );
+            Ok(())
+        }
+        Command::Bench { iterations, json } => {
+            let caixa = open(cli.data_dir, None)?;
+            let report = bench::run(caixa.store().clone(), iterations).await?;
+            if json {
+                print_json(&report)
+            } else {
+                bench::print(&report);
+                Ok(())
+            }
+        }
+    }
+}
+
+async fn post(
+    data_dir: Option<PathBuf>,
+    conversation_id: i64,
+    text: &str,
+    private: bool,
+    json: bool,
+) -> anyhow::Result<()> {
+    let caixa = open(data_dir, None)?;
+    let message = caixa.send_message(conversation_id, text, private).await?;
+    if json {
+        return print_json(&message);
+    }
+    if private {
+        println!("note {} added", message.id);
+    } else {
+        println!(
+            "reply {} queued; the running Caixa app or `caixa-cli gateway` sends it",
+            message.id
+        );
+    }
+    Ok(())
+}
+
+async fn inbox(data_dir: Option<PathBuf>, command: InboxCommand) -> anyhow::Result<()> {
+    let caixa = open(data_dir, None)?;
+    match command {
+        InboxCommand::List { json } => {
+            let list = caixa.list_inboxes().await?;
+            if json {
+                return print_json(&list);
+            }
+            for v in list {
+                println!(
+                    "{:>4}  {:<8} {:<30} token {}",
+                    v.inbox.id,
+                    v.inbox.kind.as_str(),
+                    truncate(&v.inbox.name, 30),
+                    v.inbox.token
+                );
+            }
+            Ok(())
+        }
+        InboxCommand::Add { kind } => {
+            let (common, settings) = match kind {
+                AddKind::Website {
+                    common,
+                    url,
+                    welcome_title,
+                    welcome_text,
+                    color,
+                } => (
+                    common,
+                    InboxSettings::Website(WebsiteSettings {
+                        website_url: url,
+                        welcome_title,
+                        welcome_text,
+                        color,
+                    }),
+                ),
+                AddKind::Api {
+                    common,
+                    webhook_url,
+                } => (common, InboxSettings::Api(ApiSettings { webhook_url })),
+            };
+            let view = caixa
+                .add_inbox(InboxInput {
+                    name: common.name,
+                    settings,
+                })
+                .await
+                // The CLI names the flag, not the field.
+                .map_err(|e| match e {
+                    Error::Validation(mut f) => {
+                        for field in &mut f {
+                            if field.field == "website_url" {
+                                field.field = "url".into();
+                            }
+                        }
+                        Error::Validation(f)
+                    }
+                    other => other,
+                })?;
+            let secret = match view.inbox.kind {
+                caixa_core::model::ChannelKind::Api => Some(caixa.inbox_secret(view.inbox.id).await?),
+                _ => None,
+            };
+            if common.json {
+                let mut out = json!({
+                    "id": view.inbox.id,
+                    "kind": view.inbox.kind,
+                    "name": view.inbox.name,
+                    "token": view.inbox.token,
+                });
+                if let Some(secret) = &secret {
+                    out["secret"] = json!(secret);
+                }
+                if let Some(url) = &view.endpoint_url {
+                    out["endpoint_url"] = json!(url);
+                }
+                if let Some(snippet) = &view.snippet {
+                    out["snippet"] = json!(snippet);
+                }
+                if let Some(url) = &view.test_page_url {
+                    out["test_page_url"] = json!(url);
+                }
+                return print_json(&out);
+            }
+            println!("inbox {} added; token {}", view.inbox.id, view.inbox.token);
+            if let Some(secret) = secret {
+                println!("signing secret: {secret}");
+            }
+            if let Some(s) = view.snippet {
+                println!("paste into your website:\n{s}");
+            }
+            Ok(())
+        }
+    }
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    let mut out: String = s.chars().take(n).collect();
+    if s.chars().count() > n {
+        out.pop();
+        out.push('…');
+    }
+    out.replace('\n', " ")
+}

@@ -1,0 +1,663 @@
+//! [`Caixa`]: the one API every shell (Tauri app, CLI, tests) uses. It owns the store, the event
+//! bus and the secrets, and runs the gateway, the outbox worker and the external-change watcher.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::channels::website::WidgetHub;
+use crate::error::{Error, Result};
+use crate::events::EventBus;
+use crate::ingest::{self, Incoming, Ingested};
+use crate::inbox_config;
+use crate::model::*;
+use crate::secrets::Secrets;
+use crate::store::{self, conversations, inboxes, messages, now_ms, Store};
+
+/// Longest message accepted from any side (customer or agent).
+pub const MAX_CONTENT_BYTES: usize = 64 * 1024;
+
+#[derive(Clone, Debug)]
+pub struct RetryPolicy {
+    /// First retry after this; doubles each attempt (with jitter).
+    pub base: Duration,
+    /// Attempts before a message is marked failed.
+    pub max_attempts: u32,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            base: Duration::from_secs(2),
+            max_attempts: 6,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    /// Where the gateway listens when started; `None` runs without one.
+    pub listen: Option<SocketAddr>,
+    /// Base URL visitors and integrators use when the gateway is exposed (proxy, tunnel).
+    pub public_url: Option<String>,
+    pub secrets: Secrets,
+    pub agent_name: String,
+    pub retry: RetryPolicy,
+}
+
+impl Config {
+    pub fn new(data_dir: PathBuf, secrets: Secrets) -> Self {
+        Config {
+            data_dir,
+            listen: None,
+            public_url: None,
+            secrets,
+            agent_name: default_agent_name(),
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+fn default_agent_name() -> String {
+    std::env::var("CAIXA_AGENT_NAME")
+        .ok()
+        .filter(|s| !s.trim().is_empty())
+        .or_else(|| std::env::var("USER").ok())
+        .unwrap_or_else(|| "Agent".into())
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum GatewayState {
+    NotStarted,
+    Running(SocketAddr),
+    Failed(String),
+}
+
+#[derive(Clone)]
+pub struct Caixa {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) cfg: Config,
+    pub(crate) store: Store,
+    pub(crate) bus: EventBus,
+    pub(crate) hub: WidgetHub,
+    pub(crate) outbox_wake: Notify,
+    pub(crate) http: reqwest::Client,
+    gateway: RwLock<GatewayState>,
+    pub(crate) shutdown: CancellationToken,
+}
+
+/// The background tasks of a started engine.
+pub struct Running {
+    pub gateway_addr: Option<SocketAddr>,
+    tasks: Vec<JoinHandle<()>>,
+    shutdown: CancellationToken,
+}
+
+impl Running {
+    /// Stops every task and waits (bounded) for them.
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        for t in self.tasks {
+            let _ = tokio::time::timeout(Duration::from_secs(3), t).await;
+        }
+    }
+}
+
+impl Caixa {
+    pub fn open(cfg: Config) -> Result<Caixa> {
+        let store = Store::open(&cfg.data_dir.join(crate::paths::DB_FILE))?;
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("Caixa/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(30))
+            .build()
+            .map_err(|e| Error::Internal(format!("HTTP client: {e}")))?;
+        Ok(Caixa {
+            inner: Arc::new(Inner {
+                cfg,
+                store,
+                bus: EventBus::new(),
+                hub: WidgetHub::default(),
+                outbox_wake: Notify::new(),
+                http,
+                gateway: RwLock::new(GatewayState::NotStarted),
+                shutdown: CancellationToken::new(),
+            }),
+        })
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub fn events(&self) -> &EventBus {
+        &self.inner.bus
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.inner.cfg
+    }
+
+    /// Starts the gateway (if configured), the outbox worker and the watcher for writes made
+    /// by other processes. A gateway that cannot bind is reported on every inbox, not fatal.
+    pub async fn start(&self) -> Result<Running> {
+        let mut tasks = Vec::new();
+        let mut gateway_addr = None;
+        if let Some(listen) = self.inner.cfg.listen {
+            match crate::gateway::bind(listen).await {
+                Ok(listener) => {
+                    let addr = listener.local_addr()?;
+                    gateway_addr = Some(addr);
+                    self.set_gateway(GatewayState::Running(addr));
+                    tracing::info!(%addr, "gateway listening");
+                    tasks.push(tokio::spawn(crate::gateway::serve(self.clone(), listener)));
+                }
+                Err(e) => {
+                    let reason = format!("the gateway cannot listen on {listen}: {e}");
+                    tracing::error!("{reason}");
+                    self.set_gateway(GatewayState::Failed(reason));
+                }
+            }
+        }
+        tasks.push(tokio::spawn(crate::outbox::run(self.clone())));
+        tasks.push(tokio::spawn(watch_external_writes(self.clone())));
+        Ok(Running {
+            gateway_addr,
+            tasks,
+            shutdown: self.inner.shutdown.clone(),
+        })
+    }
+
+    fn set_gateway(&self, state: GatewayState) {
+        if let Ok(mut g) = self.inner.gateway.write() {
+            *g = state;
+        }
+        if let Ok(list) = self.inner.store.read_blocking(inboxes::list) {
+            for inbox in list {
+                self.inner.bus.emit(CoreEvent::InboxStateChanged {
+                    inbox_id: inbox.id,
+                    state: self.inbox_state(&inbox),
+                });
+            }
+        }
+    }
+
+    fn gateway_state(&self) -> GatewayState {
+        self.inner
+            .gateway
+            .read()
+            .map(|g| g.clone())
+            .unwrap_or(GatewayState::NotStarted)
+    }
+
+    /// The URL visitors and integrators reach the gateway at.
+    pub fn gateway_url(&self) -> String {
+        if let Some(url) = &self.inner.cfg.public_url {
+            return url.trim_end_matches('/').to_string();
+        }
+        match self.gateway_state() {
+            GatewayState::Running(addr) => format!("http://{addr}"),
+            _ => format!(
+                "http://{}",
+                self.inner
+                    .cfg
+                    .listen
+                    .map(|a| a.to_string())
+                    .unwrap_or_else(|| crate::paths::DEFAULT_LISTEN.into())
+            ),
+        }
+    }
+
+    pub fn app_info(&self) -> AppInfo {
+        let (gateway_url, gateway_error) = match self.gateway_state() {
+            GatewayState::Running(_) => (Some(self.gateway_url()), None),
+            GatewayState::Failed(reason) => (None, Some(reason)),
+            GatewayState::NotStarted => (None, None),
+        };
+        AppInfo {
+            version: env!("CARGO_PKG_VERSION").into(),
+            data_dir: self.inner.cfg.data_dir.display().to_string(),
+            gateway_url,
+            gateway_error,
+            agent_name: self.inner.cfg.agent_name.clone(),
+        }
+    }
+
+    // ---- inboxes -------------------------------------------------------------------------
+
+    fn inbox_state(&self, _inbox: &Inbox) -> InboxState {
+        // Website and API inboxes receive through the gateway, so they share its state.
+        match self.gateway_state() {
+            GatewayState::Running(_) => InboxState::Connected,
+            GatewayState::NotStarted => InboxState::Starting,
+            GatewayState::Failed(reason) => InboxState::Error { reason },
+        }
+    }
+
+    pub fn inbox_view(&self, inbox: Inbox) -> InboxView {
+        let base = self.gateway_url();
+        let (snippet, test_page_url, endpoint_url) = match inbox.kind {
+            ChannelKind::Website => (
+                Some(format!(
+                    "<script src=\"{base}/widget.js\" data-caixa-token=\"{}\" async></script>",
+                    inbox.token
+                )),
+                Some(format!("{base}/widget/{}/test", inbox.token)),
+                None,
+            ),
+            ChannelKind::Api => (
+                None,
+                None,
+                Some(format!("{base}/api/v1/inboxes/{}/messages", inbox.token)),
+            ),
+        };
+        InboxView {
+            state: self.inbox_state(&inbox),
+            inbox,
+            snippet,
+            test_page_url,
+            endpoint_url,
+        }
+    }
+
+    pub async fn list_inboxes(&self) -> Result<Vec<InboxView>> {
+        let list = self.inner.store.read(inboxes::list).await?;
+        Ok(list.into_iter().map(|i| self.inbox_view(i)).collect())
+    }
+
+    pub async fn get_inbox(&self, id: InboxId) -> Result<Inbox> {
+        self.inner.store.read(move |c| inboxes::get(c, id)).await
+    }
+
+    pub async fn inbox_by_token(&self, token: &str) -> Result<Option<Inbox>> {
+        let token = token.to_string();
+        self.inner
+            .store
+            .read(move |c| inboxes::by_token(c, &token))
+            .await
+    }
+
+    /// Creates an inbox. API inboxes get a signing secret, stored in the keychain first so a
+    /// keychain failure leaves nothing half-created.
+    pub async fn add_inbox(&self, input: InboxInput) -> Result<InboxView> {
+        let input = inbox_config::validate(&input)?;
+        let token = inbox_config::new_token();
+        let secret_ref = match input.settings.kind() {
+            ChannelKind::Api => {
+                let reference = format!("inbox/{token}/secret");
+                self.inner
+                    .cfg
+                    .secrets
+                    .set(&reference, &inbox_config::new_secret())
+                    .await?;
+                Some(reference)
+            }
+            ChannelKind::Website => None,
+        };
+        let now = now_ms();
+        let stored = {
+            let (input, token, secret_ref) = (input.clone(), token.clone(), secret_ref.clone());
+            self.inner
+                .store
+                .write(move |tx| {
+                    let id = inboxes::insert(
+                        tx,
+                        &input.name,
+                        &token,
+                        &input.settings,
+                        secret_ref.as_deref(),
+                        now,
+                    )?;
+                    inboxes::get(tx, id)
+                })
+                .await
+        };
+        let inbox = match stored {
+            Ok(inbox) => inbox,
+            Err(e) => {
+                if let Some(r) = &secret_ref {
+                    let _ = self.inner.cfg.secrets.delete(r).await;
+                }
+                return Err(e);
+            }
+        };
+        tracing::info!(inbox = inbox.id, kind = inbox.kind.as_str(), "inbox added");
+        self.inner.bus.emit(CoreEvent::InboxesChanged);
+        Ok(self.inbox_view(inbox))
+    }
+
+    pub async fn update_inbox(&self, id: InboxId, input: InboxInput) -> Result<InboxView> {
+        let input = inbox_config::validate(&input)?;
+        let inbox = self
+            .inner
+            .store
+            .write(move |tx| {
+                let old = inboxes::get(tx, id)?;
+                if old.kind != input.settings.kind() {
+                    return Err(Error::field(
+                        "kind",
+                        "The channel of an existing inbox cannot change.",
+                    ));
+                }
+                inboxes::update(tx, id, &input.name, &input.settings)?;
+                inboxes::get(tx, id)
+            })
+            .await?;
+        self.inner.bus.emit(CoreEvent::InboxesChanged);
+        // Conversation rows show the inbox name.
+        self.inner.bus.emit(CoreEvent::Resync);
+        Ok(self.inbox_view(inbox))
+    }
+
+    /// Deletes the inbox and its conversations from this computer, and its secret.
+    pub async fn delete_inbox(&self, id: InboxId) -> Result<()> {
+        let secret_ref = self
+            .inner
+            .store
+            .write(move |tx| inboxes::delete(tx, id))
+            .await?;
+        if let Some(r) = secret_ref {
+            if let Err(e) = self.inner.cfg.secrets.delete(&r).await {
+                tracing::warn!("could not remove the inbox secret from the keychain: {e}");
+            }
+        }
+        self.inner.bus.emit(CoreEvent::InboxesChanged);
+        self.inner.bus.emit(CoreEvent::Resync);
+        Ok(())
+    }
+
+    pub async fn inbox_secret(&self, id: InboxId) -> Result<String> {
+        let reference = self
+            .inner
+            .store
+            .read(move |c| inboxes::secret_ref(c, id))
+            .await?
+            .ok_or_else(|| Error::Conflict("this inbox has no secret".into()))?;
+        self.inner.cfg.secrets.get(&reference).await
+    }
+
+    // ---- conversations and messages ------------------------------------------------------
+
+    pub async fn list_conversations(
+        &self,
+        filter: ConversationFilter,
+        cursor: Option<Cursor>,
+        limit: u32,
+    ) -> Result<ConversationPage> {
+        self.inner
+            .store
+            .read(move |c| conversations::list(c, &filter, cursor, limit))
+            .await
+    }
+
+    pub async fn get_conversation(&self, id: ConversationId) -> Result<ConversationRow> {
+        self.inner
+            .store
+            .read(move |c| conversations::get(c, id))
+            .await
+    }
+
+    pub async fn conversation_counts(&self, inbox_id: Option<InboxId>) -> Result<StatusCounts> {
+        self.inner
+            .store
+            .read(move |c| conversations::counts(c, inbox_id))
+            .await
+    }
+
+    pub async fn list_messages(&self, conversation_id: ConversationId) -> Result<Vec<Message>> {
+        self.inner
+            .store
+            .read(move |c| {
+                conversations::source(c, conversation_id)?;
+                messages::list(c, conversation_id, 1000)
+            })
+            .await
+    }
+
+    pub async fn get_message(&self, id: MessageId) -> Result<Message> {
+        self.inner.store.read(move |c| messages::get(c, id)).await
+    }
+
+    /// Stores an agent's reply (queued for the outbox) or private note (never sent anywhere).
+    pub async fn send_message(
+        &self,
+        conversation_id: ConversationId,
+        content: &str,
+        private: bool,
+    ) -> Result<Message> {
+        let content = check_content(content)?;
+        let kind = if private {
+            MessageKind::Note
+        } else {
+            MessageKind::Outgoing
+        };
+        let agent = self.inner.cfg.agent_name.clone();
+        let now = now_ms();
+        let message = self
+            .inner
+            .store
+            .write(move |tx| {
+                let (inbox_id, _) = conversations::source(tx, conversation_id)?;
+                let id = messages::insert(
+                    tx,
+                    &messages::NewMessage {
+                        conversation_id,
+                        inbox_id,
+                        source_id: None,
+                        kind,
+                        content: &content,
+                        sender_name: Some(&agent),
+                        delivery: (!private).then_some(Delivery::Queued),
+                        created_at: now,
+                    },
+                )?
+                .ok_or_else(|| Error::Internal("message not stored".into()))?;
+                conversations::touch(tx, conversation_id, kind, &content, now)?;
+                messages::get(tx, id)
+            })
+            .await?;
+        self.inner.bus.emit(CoreEvent::MessageChanged {
+            conversation_id,
+            message_id: message.id,
+        });
+        self.inner
+            .bus
+            .emit(CoreEvent::ConversationChanged { conversation_id });
+        if !private {
+            self.inner.outbox_wake.notify_one();
+        }
+        Ok(message)
+    }
+
+    /// Changes the status and writes an activity line in the thread.
+    pub async fn set_status(
+        &self,
+        conversation_id: ConversationId,
+        status: ConversationStatus,
+    ) -> Result<ConversationRow> {
+        let agent = self.inner.cfg.agent_name.clone();
+        let now = now_ms();
+        let activity = self
+            .inner
+            .store
+            .write(move |tx| {
+                let Some(old) = conversations::set_status(tx, conversation_id, status)? else {
+                    return Ok(None);
+                };
+                let (inbox_id, _) = conversations::source(tx, conversation_id)?;
+                let text = match (old, status) {
+                    (_, ConversationStatus::Resolved) => format!("{agent} resolved the conversation"),
+                    (ConversationStatus::Resolved, ConversationStatus::Open) => {
+                        format!("{agent} reopened the conversation")
+                    }
+                    (_, s) => format!("{agent} set the status to {}", s.as_str()),
+                };
+                let id = messages::insert(
+                    tx,
+                    &messages::NewMessage {
+                        conversation_id,
+                        inbox_id,
+                        source_id: None,
+                        kind: MessageKind::Activity,
+                        content: &text,
+                        sender_name: Some(&agent),
+                        delivery: None,
+                        created_at: now,
+                    },
+                )?;
+                Ok(id)
+            })
+            .await?;
+        if let Some(message_id) = activity {
+            self.inner.bus.emit(CoreEvent::MessageChanged {
+                conversation_id,
+                message_id,
+            });
+            self.inner
+                .bus
+                .emit(CoreEvent::ConversationChanged { conversation_id });
+        }
+        self.get_conversation(conversation_id).await
+    }
+
+    pub async fn mark_read(&self, conversation_id: ConversationId) -> Result<()> {
+        let changed = self
+            .inner
+            .store
+            .write(move |tx| conversations::mark_read(tx, conversation_id))
+            .await?;
+        if changed {
+            self.inner
+                .bus
+                .emit(CoreEvent::ConversationChanged { conversation_id });
+        }
+        Ok(())
+    }
+
+    /// Puts a failed reply back in the outbox.
+    pub async fn retry_message(&self, message_id: MessageId) -> Result<()> {
+        let now = now_ms();
+        let conversation_id = self
+            .inner
+            .store
+            .write(move |tx| messages::requeue(tx, message_id, now))
+            .await?;
+        self.inner.bus.emit(CoreEvent::MessageChanged {
+            conversation_id,
+            message_id,
+        });
+        self.inner.outbox_wake.notify_one();
+        Ok(())
+    }
+
+    pub async fn search(&self, query: &str, limit: u32) -> Result<Vec<SearchHit>> {
+        let query = query.to_string();
+        self.inner
+            .store
+            .read(move |c| store::search::search(c, &query, limit))
+            .await
+    }
+
+    /// Stores a customer's message and tells everyone. Returns what was stored (nothing new if
+    /// it was a duplicate).
+    pub async fn ingest(&self, incoming: IncomingOwned) -> Result<Ingested> {
+        check_content(&incoming.content)?;
+        let out = self
+            .inner
+            .store
+            .write(move |tx| ingest::ingest(tx, &incoming.borrow()))
+            .await?;
+        if let Some(message_id) = out.message_id {
+            self.inner.bus.emit(CoreEvent::MessageChanged {
+                conversation_id: out.conversation_id,
+                message_id,
+            });
+            self.inner.bus.emit(CoreEvent::ConversationChanged {
+                conversation_id: out.conversation_id,
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// Owned form of [`Incoming`], to move into the writer thread.
+#[derive(Debug, Clone)]
+pub struct IncomingOwned {
+    pub inbox_id: InboxId,
+    pub contact_key: String,
+    pub contact_name: String,
+    pub contact_email: Option<String>,
+    pub contact_phone: Option<String>,
+    pub thread_key: String,
+    pub source_id: Option<String>,
+    pub content: String,
+    pub created_at: i64,
+}
+
+impl IncomingOwned {
+    fn borrow(&self) -> Incoming<'_> {
+        Incoming {
+            inbox_id: self.inbox_id,
+            contact_key: &self.contact_key,
+            contact: store::contacts::ContactInfo {
+                name: &self.contact_name,
+                email: self.contact_email.as_deref(),
+                phone: self.contact_phone.as_deref(),
+            },
+            thread_key: &self.thread_key,
+            source_id: self.source_id.as_deref(),
+            content: &self.content,
+            created_at: self.created_at,
+        }
+    }
+}
+
+/// Message text must have something in it and stay under [`MAX_CONTENT_BYTES`].
+pub fn check_content(content: &str) -> Result<String> {
+    if content.trim().is_empty() {
+        return Err(Error::field("content", "The message is empty."));
+    }
+    if content.len() > MAX_CONTENT_BYTES {
+        return Err(Error::field(
+            "content",
+            format!(
+                "The message is longer than {} KiB.",
+                MAX_CONTENT_BYTES / 1024
+            ),
+        ));
+    }
+    Ok(content.to_string())
+}
+
+/// Another process (the CLI) may write to the same store. SQLite's `data_version` tells when;
+/// then the UI resyncs and the outbox looks for new work.
+async fn watch_external_writes(caixa: Caixa) {
+    let mut last = None;
+    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    loop {
+        tokio::select! {
+            _ = caixa.inner.shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let store = caixa.inner.store.clone();
+        let Ok(Ok(version)) = tokio::task::spawn_blocking(move || store.data_version()).await
+        else {
+            continue;
+        };
+        if last.is_some_and(|l| l != version) {
+            tracing::debug!("store changed by another process");
+            caixa.inner.bus.emit(CoreEvent::Resync);
+            caixa.inner.outbox_wake.notify_one();
+        }
+        last = Some(version);
+    }
+}

@@ -1,0 +1,383 @@
+//! Domain types shared by the store, the gateway, the CLI and (through specta) the UI.
+//!
+//! Times are Unix milliseconds (`i64`) everywhere: cheap to index and sort, and the UI formats them.
+
+use serde::{Deserialize, Serialize};
+use specta::Type;
+
+pub type InboxId = i64;
+pub type ContactId = i64;
+pub type ConversationId = i64;
+pub type MessageId = i64;
+
+/// A way customers reach you. One configured instance of a kind is an [`Inbox`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Type)]
+#[serde(rename_all = "snake_case")]
+pub enum ChannelKind {
+    Website,
+    Api,
+}
+
+impl ChannelKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChannelKind::Website => "website",
+            ChannelKind::Api => "api",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "website" => Some(ChannelKind::Website),
+            "api" => Some(ChannelKind::Api),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Type)]
+#[serde(rename_all = "snake_case")]
+pub enum ConversationStatus {
+    Open,
+    Pending,
+    Snoozed,
+    Resolved,
+}
+
+impl ConversationStatus {
+    pub const ALL: [ConversationStatus; 4] = [
+        ConversationStatus::Open,
+        ConversationStatus::Pending,
+        ConversationStatus::Snoozed,
+        ConversationStatus::Resolved,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConversationStatus::Open => "open",
+            ConversationStatus::Pending => "pending",
+            ConversationStatus::Snoozed => "snoozed",
+            ConversationStatus::Resolved => "resolved",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Type)]
+#[serde(rename_all = "snake_case")]
+pub enum Priority {
+    None,
+    Low,
+    Medium,
+    High,
+    Urgent,
+}
+
+impl Priority {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Priority::None => "none",
+            Priority::Low => "low",
+            Priority::Medium => "medium",
+            Priority::High => "high",
+            Priority::Urgent => "urgent",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Priority::None,
+            Priority::Low,
+            Priority::Medium,
+            Priority::High,
+            Priority::Urgent,
+        ]
+        .into_iter()
+        .find(|v| v.as_str() == s)
+    }
+}
+
+/// What a message is: from the customer, our reply, a private note (never leaves the app), or an
+/// activity line written by the app ("resolved the conversation").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Type)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageKind {
+    Incoming,
+    Outgoing,
+    Note,
+    Activity,
+}
+
+impl MessageKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageKind::Incoming => "incoming",
+            MessageKind::Outgoing => "outgoing",
+            MessageKind::Note => "note",
+            MessageKind::Activity => "activity",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            MessageKind::Incoming,
+            MessageKind::Outgoing,
+            MessageKind::Note,
+            MessageKind::Activity,
+        ]
+        .into_iter()
+        .find(|v| v.as_str() == s)
+    }
+}
+
+/// Delivery state of an outgoing message. `Queued` is written before any network call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Type)]
+#[serde(rename_all = "snake_case")]
+pub enum Delivery {
+    Queued,
+    Sent,
+    Delivered,
+    Failed,
+}
+
+impl Delivery {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Delivery::Queued => "queued",
+            Delivery::Sent => "sent",
+            Delivery::Delivered => "delivered",
+            Delivery::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Delivery::Queued,
+            Delivery::Sent,
+            Delivery::Delivered,
+            Delivery::Failed,
+        ]
+        .into_iter()
+        .find(|v| v.as_str() == s)
+    }
+}
+
+/// Settings of a website live-chat inbox.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
+pub struct WebsiteSettings {
+    pub website_url: String,
+    pub welcome_title: String,
+    pub welcome_text: String,
+    /// `#rrggbb`
+    pub color: String,
+}
+
+/// Settings of an API inbox ("any other app").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
+pub struct ApiSettings {
+    /// Where agent replies are POSTed. Without one, replies stay queued until it is set.
+    pub webhook_url: Option<String>,
+}
+
+/// The per-kind part of an inbox's configuration, as stored and as edited.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum InboxSettings {
+    Website(WebsiteSettings),
+    Api(ApiSettings),
+}
+
+impl InboxSettings {
+    pub fn kind(&self) -> ChannelKind {
+        match self {
+            InboxSettings::Website(_) => ChannelKind::Website,
+            InboxSettings::Api(_) => ChannelKind::Api,
+        }
+    }
+}
+
+/// Input to create or edit an inbox.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
+pub struct InboxInput {
+    pub name: String,
+    pub settings: InboxSettings,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
+pub struct Inbox {
+    pub id: InboxId,
+    pub name: String,
+    pub kind: ChannelKind,
+    /// Public token: identifies the inbox in widget and API URLs. Not a secret.
+    pub token: String,
+    pub settings: InboxSettings,
+    pub created_at: i64,
+}
+
+/// Live state of an inbox's connection, shown next to it in the UI.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum InboxState {
+    /// Waiting for the gateway or the first connection.
+    Starting,
+    /// Receiving: the gateway is listening (website, API) or the provider is connected.
+    Connected,
+    /// Not receiving, with the reason in plain words.
+    Error { reason: String },
+}
+
+/// An inbox as the UI shows it: configuration, live state and how to connect to it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
+pub struct InboxView {
+    pub inbox: Inbox,
+    pub state: InboxState,
+    /// Website: the `<script>` tag to paste into the site.
+    pub snippet: Option<String>,
+    /// Website: a local page that already embeds the widget.
+    pub test_page_url: Option<String>,
+    /// API: the URL integrators POST messages to.
+    pub endpoint_url: Option<String>,
+}
+
+/// Position in the conversation list (keyset pagination: newest activity first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Type)]
+pub struct Cursor {
+    pub last_activity_at: i64,
+    pub id: ConversationId,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, Type)]
+pub struct ConversationFilter {
+    /// `None` = all statuses.
+    pub status: Option<ConversationStatus>,
+    pub inbox_id: Option<InboxId>,
+    #[serde(default)]
+    pub unread_only: bool,
+}
+
+/// One row of the unified conversation list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
+pub struct ConversationRow {
+    pub id: ConversationId,
+    pub inbox_id: InboxId,
+    pub inbox_name: String,
+    pub channel: ChannelKind,
+    pub contact_id: ContactId,
+    pub contact_name: String,
+    pub status: ConversationStatus,
+    pub assignee: Option<String>,
+    pub priority: Priority,
+    pub labels: Vec<String>,
+    pub unread_count: u32,
+    pub last_activity_at: i64,
+    pub preview: String,
+    pub preview_kind: Option<MessageKind>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
+pub struct ConversationPage {
+    pub items: Vec<ConversationRow>,
+    /// Pass back to get the next page; `None` at the end.
+    pub next_cursor: Option<Cursor>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, Type)]
+pub struct StatusCounts {
+    pub open: u32,
+    pub pending: u32,
+    pub snoozed: u32,
+    pub resolved: u32,
+    pub all: u32,
+    pub unread: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
+pub struct Attachment {
+    pub id: i64,
+    pub file_name: String,
+    pub mime_type: String,
+    pub size: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
+pub struct Message {
+    pub id: MessageId,
+    pub conversation_id: ConversationId,
+    pub kind: MessageKind,
+    pub content: String,
+    /// Who wrote it: the contact's name for incoming, the agent's for outgoing and notes.
+    pub sender_name: Option<String>,
+    /// Outgoing only.
+    pub delivery: Option<Delivery>,
+    /// Why delivery failed (or why the last attempt failed while retrying).
+    pub error: Option<String>,
+    pub created_at: i64,
+    pub attachments: Vec<Attachment>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
+pub struct Contact {
+    pub id: ContactId,
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+}
+
+/// One search result; `snippet` marks matches between `\u{2}` and `\u{3}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
+pub struct SearchHit {
+    pub conversation_id: ConversationId,
+    pub message_id: Option<MessageId>,
+    pub contact_name: String,
+    pub inbox_name: String,
+    pub channel: ChannelKind,
+    pub snippet: String,
+    pub created_at: i64,
+}
+
+pub const SNIPPET_START: char = '\u{2}';
+pub const SNIPPET_END: char = '\u{3}';
+
+/// A field-level validation message, so the UI can put it under the right input.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Type)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+/// Information the shell and CLI show about the running engine.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
+pub struct AppInfo {
+    pub version: String,
+    pub data_dir: String,
+    /// Base URL of the gateway (widget, API channel), or `None` if it is not running.
+    pub gateway_url: Option<String>,
+    pub gateway_error: Option<String>,
+    pub agent_name: String,
+}
+
+/// One change in the core. Events are coarse and carry ids: listeners refetch what they show.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum CoreEvent {
+    /// Inboxes were added, edited or deleted.
+    InboxesChanged,
+    InboxStateChanged {
+        inbox_id: InboxId,
+        state: InboxState,
+    },
+    /// A conversation was created or changed (status, unread count, last activity…).
+    ConversationChanged {
+        conversation_id: ConversationId,
+    },
+    /// A message was added or changed (e.g. its delivery state).
+    MessageChanged {
+        conversation_id: ConversationId,
+        message_id: MessageId,
+    },
+    /// Another process (e.g. `caixa-cli`) wrote to the store, or events were dropped: refetch all.
+    Resync,
+}

@@ -1,0 +1,154 @@
+//! Versioned migrations. A shipped migration is never edited: add a new one.
+
+use rusqlite_migration::{Migrations, M};
+
+pub fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![M::up(V1)])
+}
+
+const V1: &str = r#"
+CREATE TABLE settings (
+    key TEXT PRIMARY KEY NOT NULL,
+    value TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE inboxes (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    name TEXT NOT NULL,
+    token TEXT NOT NULL UNIQUE,
+    settings TEXT NOT NULL DEFAULT '{}',
+    -- Reference into the OS keychain; the secret itself never lives here.
+    secret_ref TEXT,
+    created_at INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE contacts (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL DEFAULT '',
+    email TEXT,
+    phone TEXT,
+    created_at INTEGER NOT NULL
+) STRICT;
+
+-- How one contact is known in one inbox (visitor token, API identifier, e-mail address…).
+CREATE TABLE contact_identities (
+    id INTEGER PRIMARY KEY,
+    contact_id INTEGER NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
+    inbox_id INTEGER NOT NULL REFERENCES inboxes(id) ON DELETE CASCADE,
+    source_id TEXT NOT NULL,
+    UNIQUE (inbox_id, source_id)
+) STRICT;
+CREATE INDEX contact_identities_contact ON contact_identities(contact_id);
+
+CREATE TABLE conversations (
+    id INTEGER PRIMARY KEY,
+    inbox_id INTEGER NOT NULL REFERENCES inboxes(id) ON DELETE CASCADE,
+    contact_id INTEGER NOT NULL REFERENCES contacts(id),
+    -- The channel's thread key (visitor token, API contact identifier, …).
+    source_id TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'open',
+    assignee TEXT,
+    priority TEXT NOT NULL DEFAULT 'none',
+    unread_count INTEGER NOT NULL DEFAULT 0,
+    last_activity_at INTEGER NOT NULL,
+    preview TEXT NOT NULL DEFAULT '',
+    preview_kind TEXT,
+    created_at INTEGER NOT NULL,
+    UNIQUE (inbox_id, source_id)
+) STRICT;
+-- Keyset pagination, newest first, one index per filter so every list query is an index walk.
+CREATE INDEX conversations_activity ON conversations(last_activity_at DESC, id DESC);
+CREATE INDEX conversations_status_activity ON conversations(status, last_activity_at DESC, id DESC);
+CREATE INDEX conversations_inbox_activity ON conversations(inbox_id, last_activity_at DESC, id DESC);
+CREATE INDEX conversations_inbox_status_activity ON conversations(inbox_id, status, last_activity_at DESC, id DESC);
+CREATE INDEX conversations_unread_activity ON conversations(last_activity_at DESC, id DESC) WHERE unread_count > 0;
+CREATE INDEX conversations_contact ON conversations(contact_id);
+
+CREATE TABLE labels (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    color TEXT NOT NULL DEFAULT '#888888'
+) STRICT;
+
+-- Denormalized last_activity_at keeps label filters an index walk too.
+CREATE TABLE conversation_labels (
+    label_id INTEGER NOT NULL REFERENCES labels(id) ON DELETE CASCADE,
+    conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+    last_activity_at INTEGER NOT NULL,
+    PRIMARY KEY (label_id, conversation_id)
+) STRICT;
+CREATE INDEX conversation_labels_activity ON conversation_labels(label_id, last_activity_at DESC, conversation_id DESC);
+CREATE INDEX conversation_labels_conversation ON conversation_labels(conversation_id);
+
+CREATE TABLE messages (
+    id INTEGER PRIMARY KEY,
+    conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+    inbox_id INTEGER NOT NULL REFERENCES inboxes(id) ON DELETE CASCADE,
+    -- The provider's id; NULL until an outgoing message is accepted by the provider.
+    source_id TEXT,
+    kind TEXT NOT NULL,
+    content TEXT NOT NULL,
+    sender_name TEXT,
+    delivery TEXT,
+    error TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER,
+    created_at INTEGER NOT NULL,
+    UNIQUE (inbox_id, source_id)
+) STRICT;
+CREATE INDEX messages_conversation ON messages(conversation_id, id);
+CREATE INDEX messages_outbox ON messages(next_attempt_at) WHERE delivery = 'queued';
+
+CREATE TABLE attachments (
+    id INTEGER PRIMARY KEY,
+    message_id INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+    file_name TEXT NOT NULL,
+    mime_type TEXT NOT NULL DEFAULT 'application/octet-stream',
+    size INTEGER NOT NULL DEFAULT 0,
+    -- Content address (sha256 hex) of the file under the data dir's attachments/.
+    sha256 TEXT NOT NULL
+) STRICT;
+CREATE INDEX attachments_message ON attachments(message_id);
+
+CREATE VIRTUAL TABLE messages_fts USING fts5(
+    content, content='messages', content_rowid='id',
+    tokenize = 'unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages
+    WHEN new.kind IN ('incoming', 'outgoing', 'note') BEGIN
+    INSERT INTO messages_fts(rowid, content) VALUES (new.id, new.content);
+END;
+CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages
+    WHEN old.kind IN ('incoming', 'outgoing', 'note') BEGIN
+    INSERT INTO messages_fts(messages_fts, rowid, content) VALUES ('delete', old.id, old.content);
+END;
+CREATE TRIGGER messages_fts_update AFTER UPDATE OF content ON messages
+    WHEN old.kind IN ('incoming', 'outgoing', 'note') BEGIN
+    INSERT INTO messages_fts(messages_fts, rowid, content) VALUES ('delete', old.id, old.content);
+    INSERT INTO messages_fts(rowid, content) VALUES (new.id, new.content);
+END;
+
+CREATE VIRTUAL TABLE contacts_fts USING fts5(
+    name, email, phone, content='contacts', content_rowid='id',
+    tokenize = 'unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER contacts_fts_insert AFTER INSERT ON contacts BEGIN
+    INSERT INTO contacts_fts(rowid, name, email, phone) VALUES (new.id, new.name, new.email, new.phone);
+END;
+CREATE TRIGGER contacts_fts_delete AFTER DELETE ON contacts BEGIN
+    INSERT INTO contacts_fts(contacts_fts, rowid, name, email, phone) VALUES ('delete', old.id, old.name, old.email, old.phone);
+END;
+CREATE TRIGGER contacts_fts_update AFTER UPDATE ON contacts BEGIN
+    INSERT INTO contacts_fts(contacts_fts, rowid, name, email, phone) VALUES ('delete', old.id, old.name, old.email, old.phone);
+    INSERT INTO contacts_fts(rowid, name, email, phone) VALUES (new.id, new.name, new.email, new.phone);
+END;
+"#;
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn migrations_are_valid() {
+        super::migrations().validate().unwrap();
+    }
+}

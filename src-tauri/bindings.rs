@@ -1,0 +1,63 @@
+//! TypeScript bindings for every command and event, generated from the Rust types.
+//! `cargo run --bin caixa -- --export-bindings` rewrites them; a test fails when they drift.
+
+use specta_typescript::{BigIntExportBehavior, Typescript};
+use tauri_specta::{collect_commands, collect_events, Builder};
+
+use crate::commands;
+
+/// Relative to the repository root.
+pub const BINDINGS_PATH: &str = "ui/src/lib/bindings.ts";
+
+pub fn specta_builder() -> Builder<tauri::Wry> {
+    Builder::<tauri::Wry>::new()
+        .commands(collect_commands![
+            commands::app_info,
+            commands::list_inboxes,
+            commands::add_inbox,
+            commands::update_inbox,
+            commands::delete_inbox,
+            commands::reveal_inbox_secret,
+            commands::list_conversations,
+            commands::get_conversation,
+            commands::conversation_counts,
+            commands::list_messages,
+            commands::send_message,
+            commands::set_status,
+            commands::mark_read,
+            commands::retry_message,
+            commands::search,
+            commands::ui_ready,
+        ])
+        .events(collect_events![commands::AppEvent])
+}
+
+fn language() -> Typescript {
+    // Ids and Unix-millisecond times fit in a JS number (2^53).
+    Typescript::default()
+        .bigint(BigIntExportBehavior::Number)
+        .header("// Generated from the Rust types by tauri-specta. Do not edit: run `cargo run --bin caixa -- --export-bindings`.\n/* eslint-disable */")
+}
+
+/// The bindings as text.
+pub fn export_bindings() -> Result<String, String> {
+    specta_builder()
+        .export_str(language())
+        .map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    /// Fails when the committed bindings differ from the Rust types.
+    #[test]
+    fn bindings_are_up_to_date() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(super::BINDINGS_PATH);
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        let fresh = super::export_bindings().unwrap();
+        assert!(
+            committed == fresh,
+            "{} is out of date: run `cargo run --bin caixa -- --export-bindings`",
+            path.display()
+        );
+    }
+}

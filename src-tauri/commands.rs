@@ -1,0 +1,138 @@
+//! Tauri commands: each one calls the core and turns its error into `{code, message, fields}`.
+
+use caixa_core::model::*;
+use caixa_core::{Caixa, ErrorPayload};
+use serde::{Deserialize, Serialize};
+use specta::Type;
+use tauri::State;
+
+type Res<T> = Result<T, ErrorPayload>;
+
+fn err(e: caixa_core::Error) -> ErrorPayload {
+    ErrorPayload::from(&e)
+}
+
+/// Every core change, forwarded to the webview (`events.appEvent`).
+#[derive(Debug, Clone, Serialize, Deserialize, Type, tauri_specta::Event)]
+pub struct AppEvent(pub CoreEvent);
+
+#[tauri::command]
+#[specta::specta]
+pub async fn app_info(caixa: State<'_, Caixa>) -> Res<AppInfo> {
+    Ok(caixa.app_info())
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn list_inboxes(caixa: State<'_, Caixa>) -> Res<Vec<InboxView>> {
+    caixa.list_inboxes().await.map_err(err)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn add_inbox(caixa: State<'_, Caixa>, input: InboxInput) -> Res<InboxView> {
+    caixa.add_inbox(input).await.map_err(err)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn update_inbox(caixa: State<'_, Caixa>, id: InboxId, input: InboxInput) -> Res<InboxView> {
+    caixa.update_inbox(id, input).await.map_err(err)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn delete_inbox(caixa: State<'_, Caixa>, id: InboxId) -> Res<()> {
+    caixa.delete_inbox(id).await.map_err(err)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn reveal_inbox_secret(caixa: State<'_, Caixa>, id: InboxId) -> Res<String> {
+    caixa.inbox_secret(id).await.map_err(err)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn list_conversations(
+    caixa: State<'_, Caixa>,
+    filter: ConversationFilter,
+    cursor: Option<Cursor>,
+    limit: u32,
+) -> Res<ConversationPage> {
+    caixa
+        .list_conversations(filter, cursor, limit)
+        .await
+        .map_err(err)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn get_conversation(caixa: State<'_, Caixa>, id: ConversationId) -> Res<ConversationRow> {
+    caixa.get_conversation(id).await.map_err(err)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn conversation_counts(caixa: State<'_, Caixa>, inbox_id: Option<InboxId>) -> Res<StatusCounts> {
+    caixa.conversation_counts(inbox_id).await.map_err(err)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn list_messages(caixa: State<'_, Caixa>, conversation_id: ConversationId) -> Res<Vec<Message>> {
+    caixa.list_messages(conversation_id).await.map_err(err)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn send_message(
+    caixa: State<'_, Caixa>,
+    conversation_id: ConversationId,
+    content: String,
+    private: bool,
+) -> Res<Message> {
+    caixa
+        .send_message(conversation_id, &content, private)
+        .await
+        .map_err(err)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn set_status(
+    caixa: State<'_, Caixa>,
+    conversation_id: ConversationId,
+    status: ConversationStatus,
+) -> Res<ConversationRow> {
+    caixa.set_status(conversation_id, status).await.map_err(err)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn mark_read(caixa: State<'_, Caixa>, conversation_id: ConversationId) -> Res<()> {
+    caixa.mark_read(conversation_id).await.map_err(err)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn retry_message(caixa: State<'_, Caixa>, message_id: MessageId) -> Res<()> {
+    caixa.retry_message(message_id).await.map_err(err)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn search(caixa: State<'_, Caixa>, query: String, limit: u32) -> Res<Vec<SearchHit>> {
+    caixa.search(&query, limit).await.map_err(err)
+}
+
+/// The UI painted its first list: logged for the start-up measurement.
+#[tauri::command]
+#[specta::specta]
+pub fn ui_ready() {
+    let ms = crate::STARTED
+        .get()
+        .map(|t| t.elapsed().as_secs_f64() * 1e3)
+        .unwrap_or(0.0);
+    eprintln!("caixa: ui-ready {ms:.0}");
+}

@@ -1,0 +1,160 @@
+// The only door to the core. Components and stores talk to a `Backend`; the generated
+// bindings (and therefore `@tauri-apps/*`) are imported here and nowhere else, so the
+// bindings can be regenerated, and the UI run in a plain browser against a mock.
+import { commands, events } from './bindings';
+import type {
+  AppInfo,
+  CommandError,
+  ConversationFilter,
+  ConversationPage,
+  ConversationRow,
+  ConversationStatus,
+  CoreEvent,
+  Cursor,
+  ErrorCode,
+  FieldError,
+  InboxInput,
+  InboxView,
+  Message,
+  Result,
+  SearchHit,
+  StatusCounts,
+} from './bindings';
+
+export type {
+  ApiSettings,
+  AppInfo,
+  Attachment,
+  ChannelKind,
+  CommandError,
+  ConversationFilter,
+  ConversationPage,
+  ConversationRow,
+  ConversationStatus,
+  CoreEvent,
+  Cursor,
+  Delivery,
+  ErrorCode,
+  FieldError,
+  Inbox,
+  InboxInput,
+  InboxSettings,
+  InboxState,
+  InboxView,
+  Message,
+  MessageKind,
+  Priority,
+  SearchHit,
+  StatusCounts,
+  WebsiteSettings,
+} from './bindings';
+
+/** A failed command, carrying the core's error code and per-field messages. */
+export class BackendError extends Error {
+  readonly code: ErrorCode;
+  readonly fields: FieldError[];
+
+  constructor(code: ErrorCode, message: string, fields: FieldError[] = []) {
+    super(message);
+    this.name = 'BackendError';
+    this.code = code;
+    this.fields = fields;
+  }
+}
+
+export interface Backend {
+  appInfo(): Promise<AppInfo>;
+  listInboxes(): Promise<InboxView[]>;
+  addInbox(input: InboxInput): Promise<InboxView>;
+  updateInbox(id: number, input: InboxInput): Promise<InboxView>;
+  deleteInbox(id: number): Promise<void>;
+  revealInboxSecret(id: number): Promise<string>;
+  listConversations(filter: ConversationFilter, cursor: Cursor | null, limit: number): Promise<ConversationPage>;
+  getConversation(id: number): Promise<ConversationRow>;
+  conversationCounts(inboxId: number | null): Promise<StatusCounts>;
+  listMessages(conversationId: number): Promise<Message[]>;
+  sendMessage(conversationId: number, content: string, priv: boolean): Promise<Message>;
+  setStatus(conversationId: number, status: ConversationStatus): Promise<ConversationRow>;
+  markRead(conversationId: number): Promise<void>;
+  retryMessage(messageId: number): Promise<void>;
+  search(query: string, limit: number): Promise<SearchHit[]>;
+  uiReady(): Promise<void>;
+  /** Subscribes to core events; resolves to an unsubscribe function. */
+  onEvent(cb: (event: CoreEvent) => void): Promise<() => void>;
+}
+
+const ERROR_CODES: readonly ErrorCode[] = ['validation', 'not_found', 'conflict', 'unavailable', 'internal'];
+
+/** Normalises whatever a failed command produced (a CommandError, or a bare string when the
+ * IPC layer itself fails, e.g. an argument that does not deserialize) into a BackendError. */
+export function toBackendError(raw: unknown): BackendError {
+  if (raw instanceof BackendError) return raw;
+  if (raw && typeof raw === 'object' && 'message' in raw) {
+    const e = raw as Partial<CommandError>;
+    const code = ERROR_CODES.includes(e.code as ErrorCode) ? (e.code as ErrorCode) : 'internal';
+    const fields = Array.isArray(e.fields) ? e.fields : [];
+    return new BackendError(code, String(e.message ?? ''), fields);
+  }
+  if (raw instanceof Error) return new BackendError('internal', raw.message);
+  return new BackendError('internal', typeof raw === 'string' ? raw : 'Unknown error');
+}
+
+async function unwrap<T>(call: Promise<Result<T, CommandError>>): Promise<T> {
+  let result: Result<T, CommandError>;
+  try {
+    result = await call;
+  } catch (e) {
+    throw toBackendError(e);
+  }
+  if (result.status === 'error') throw toBackendError(result.error);
+  return result.data;
+}
+
+export function createTauriBackend(): Backend {
+  return {
+    appInfo: () => unwrap(commands.appInfo()),
+    listInboxes: () => unwrap(commands.listInboxes()),
+    addInbox: (input) => unwrap(commands.addInbox(input)),
+    updateInbox: (id, input) => unwrap(commands.updateInbox(id, input)),
+    deleteInbox: async (id) => {
+      await unwrap(commands.deleteInbox(id));
+    },
+    revealInboxSecret: (id) => unwrap(commands.revealInboxSecret(id)),
+    listConversations: (filter, cursor, limit) => unwrap(commands.listConversations(filter, cursor, limit)),
+    getConversation: (id) => unwrap(commands.getConversation(id)),
+    conversationCounts: (inboxId) => unwrap(commands.conversationCounts(inboxId)),
+    listMessages: (conversationId) => unwrap(commands.listMessages(conversationId)),
+    sendMessage: (conversationId, content, priv) => unwrap(commands.sendMessage(conversationId, content, priv)),
+    setStatus: (conversationId, status) => unwrap(commands.setStatus(conversationId, status)),
+    markRead: async (conversationId) => {
+      await unwrap(commands.markRead(conversationId));
+    },
+    retryMessage: async (messageId) => {
+      await unwrap(commands.retryMessage(messageId));
+    },
+    search: (query, limit) => unwrap(commands.search(query, limit)),
+    uiReady: async () => {
+      await unwrap(commands.uiReady());
+    },
+    onEvent: async (cb) => {
+      const unlisten = await events.appEvent.listen((e) => cb(e.payload));
+      return unlisten;
+    },
+  };
+}
+
+export function isTauri(): boolean {
+  return typeof window !== 'undefined' && '__TAURI_INTERNALS__' in window;
+}
+
+/** The real backend inside Tauri; an in-memory mock (loaded on demand, so it stays out of the
+ * app's main chunk) when the UI runs in a plain browser for development. */
+export async function createBackend(): Promise<Backend> {
+  if (isTauri()) return createTauriBackend();
+  return createMockBackend();
+}
+
+export async function createMockBackend(): Promise<Backend> {
+  const { createMockBackend: create } = await import('./mock-backend');
+  return create();
+}

@@ -1,0 +1,139 @@
+// The conversation open in the right pane: its row (kept even when the list's filter hides it,
+// e.g. just resolved while on the Open tab) and its messages.
+import type { Backend, ConversationRow, ConversationStatus, Message } from './backend';
+import { toBackendError } from './backend';
+
+export class OpenConversation {
+  id = $state<number | null>(null);
+  row = $state<ConversationRow | null>(null);
+  messages = $state.raw<Message[]>([]);
+  loading = $state(false);
+  error = $state<string | null>(null);
+  gone = $state(false);
+  actionError = $state<string | null>(null);
+
+  private seq = 0;
+  private fetching = false;
+  private refetch = false;
+
+  constructor(private backend: Backend) {}
+
+  open(id: number, row: ConversationRow | null): void {
+    if (id === this.id) return;
+    const seq = ++this.seq;
+    this.id = id;
+    this.row = row;
+    this.messages = [];
+    this.error = null;
+    this.actionError = null;
+    this.gone = false;
+    this.loading = true;
+    this.fetching = false;
+    this.refetch = false;
+    if (!row) {
+      this.backend.getConversation(id).then(
+        (r) => {
+          if (seq === this.seq) this.row = r;
+        },
+        (e) => {
+          if (seq === this.seq && toBackendError(e).code === 'not_found') this.gone = true;
+        },
+      );
+    }
+    void this.loadMessages(seq);
+    this.backend.markRead(id).catch(() => {
+      // Unread state is cosmetic; a failure here must not block reading.
+    });
+  }
+
+  close(): void {
+    this.seq++;
+    this.id = null;
+    this.row = null;
+    this.messages = [];
+  }
+
+  /** Coalesces bursts of `message_changed` into at most one fetch in flight plus one queued. */
+  private async loadMessages(seq = this.seq): Promise<void> {
+    const id = this.id;
+    if (id === null) return;
+    if (this.fetching) {
+      this.refetch = true;
+      return;
+    }
+    this.fetching = true;
+    try {
+      const msgs = await this.backend.listMessages(id);
+      if (seq !== this.seq) return;
+      this.messages = msgs;
+      this.error = null;
+    } catch (e) {
+      if (seq !== this.seq) return;
+      const err = toBackendError(e);
+      if (err.code === 'not_found') this.gone = true;
+      else this.error = err.message;
+    } finally {
+      if (seq === this.seq) {
+        this.loading = false;
+        this.fetching = false;
+        if (this.refetch) {
+          this.refetch = false;
+          void this.loadMessages(seq);
+        }
+      }
+    }
+  }
+
+  reload(): void {
+    void this.loadMessages();
+  }
+
+  onMessageChanged(conversationId: number): void {
+    if (conversationId === this.id) void this.loadMessages();
+  }
+
+  onRow(id: number, row: ConversationRow | null): void {
+    if (id !== this.id) return;
+    if (!row) {
+      this.gone = true;
+      return;
+    }
+    this.row = row;
+    this.gone = false;
+    // The agent is looking at it, so what just arrived is read.
+    if (row.unread_count > 0 && document.visibilityState === 'visible' && document.hasFocus()) {
+      this.backend.markRead(id).catch(() => {});
+    }
+  }
+
+  /** Sends a reply or note; throws (text stays in the box) on failure. */
+  async send(id: number, content: string, priv: boolean): Promise<void> {
+    const msg = await this.backend.sendMessage(id, content, priv);
+    if (id === this.id && !this.messages.some((m) => m.id === msg.id)) this.messages = [...this.messages, msg];
+  }
+
+  async retry(messageId: number): Promise<void> {
+    this.actionError = null;
+    try {
+      await this.backend.retryMessage(messageId);
+      // Show "queued" right away; the message_changed event brings the real state.
+      this.messages = this.messages.map((m) => (m.id === messageId ? { ...m, delivery: 'queued', error: null } : m));
+    } catch (e) {
+      this.actionError = toBackendError(e).message;
+    }
+  }
+
+  async setStatus(status: ConversationStatus): Promise<ConversationRow | null> {
+    const id = this.id;
+    if (id === null) return null;
+    this.actionError = null;
+    try {
+      const row = await this.backend.setStatus(id, status);
+      if (id === this.id) this.row = row;
+      return row;
+    } catch (e) {
+      this.actionError = toBackendError(e).message;
+      return null;
+    }
+  }
+}
