@@ -180,14 +180,3 @@ pub fn now_ms() -> i64 {
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
 }
-
-#[cfg(test)]
-pub(crate) mod testing {
-    use super::Store;
-
-    pub fn temp_store() -> (tempfile::TempDir, Store) {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("caixa.sqlite3")).unwrap();
-        (dir, store)
-    }
-}
