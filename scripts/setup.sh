@@ -118,12 +118,17 @@ if [[ -f ui/package.json ]]; then
     t0=$SECONDS
     if [[ -f ui/package-lock.json ]]; then
       log "npm ci in ui/ (node_modules missing or package-lock.json changed)"
-      if ! (cd ui && npm ci --no-audit --no-fund --loglevel=error); then
+      npm_log="$(mktemp)"
+      if ! (cd ui && npm ci --no-audit --no-fund --loglevel=error) >"$npm_log" 2>&1; then
         # e.g. a lock that cannot be in sync because an optional dependency is missing from the
         # registry (vite 8.4's napi-windows-process-start-time): keep CI usable, but say so loudly.
-        log "WARNING: 'npm ci' failed; falling back to 'npm install' (fix ui/package-lock.json)"
+        grep -v '^npm error *$' "$npm_log" | grep -m 3 -E 'EUSAGE|in sync|Missing|ERR|error' >&2 || true
+        log "WARNING: 'npm ci' failed (above); falling back to 'npm install' (fix ui/package-lock.json)"
         (cd ui && npm install --no-audit --no-fund --loglevel=error)
+      else
+        cat "$npm_log"
       fi
+      rm -f "$npm_log"
     else
       log "npm install in ui/ (no package-lock.json yet)"
       (cd ui && npm install --no-audit --no-fund --loglevel=error)

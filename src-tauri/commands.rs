@@ -36,7 +36,11 @@ pub async fn add_inbox(caixa: State<'_, Caixa>, input: InboxInput) -> Res<InboxV
 
 #[tauri::command]
 #[specta::specta]
-pub async fn update_inbox(caixa: State<'_, Caixa>, id: InboxId, input: InboxInput) -> Res<InboxView> {
+pub async fn update_inbox(
+    caixa: State<'_, Caixa>,
+    id: InboxId,
+    input: InboxInput,
+) -> Res<InboxView> {
     caixa.update_inbox(id, input).await.map_err(err)
 }
 
@@ -74,13 +78,19 @@ pub async fn get_conversation(caixa: State<'_, Caixa>, id: ConversationId) -> Re
 
 #[tauri::command]
 #[specta::specta]
-pub async fn conversation_counts(caixa: State<'_, Caixa>, inbox_id: Option<InboxId>) -> Res<StatusCounts> {
+pub async fn conversation_counts(
+    caixa: State<'_, Caixa>,
+    inbox_id: Option<InboxId>,
+) -> Res<StatusCounts> {
     caixa.conversation_counts(inbox_id).await.map_err(err)
 }
 
 #[tauri::command]
 #[specta::specta]
-pub async fn list_messages(caixa: State<'_, Caixa>, conversation_id: ConversationId) -> Res<Vec<Message>> {
+pub async fn list_messages(
+    caixa: State<'_, Caixa>,
+    conversation_id: ConversationId,
+) -> Res<Vec<Message>> {
     caixa.list_messages(conversation_id).await.map_err(err)
 }
 
@@ -90,10 +100,10 @@ pub async fn send_message(
     caixa: State<'_, Caixa>,
     conversation_id: ConversationId,
     content: String,
-    private: bool,
+    is_private: bool,
 ) -> Res<Message> {
     caixa
-        .send_message(conversation_id, &content, private)
+        .send_message(conversation_id, &content, is_private)
         .await
         .map_err(err)
 }
@@ -129,10 +139,11 @@ pub async fn search(caixa: State<'_, Caixa>, query: String, limit: u32) -> Res<V
 /// The UI painted its first list: logged for the start-up measurement.
 #[tauri::command]
 #[specta::specta]
-pub fn ui_ready() {
+pub fn ui_ready() -> Res<()> {
     let ms = crate::STARTED
         .get()
         .map(|t| t.elapsed().as_secs_f64() * 1e3)
         .unwrap_or(0.0);
     eprintln!("caixa: ui-ready {ms:.0}");
+    Ok(())
 }

@@ -23,12 +23,12 @@ fn config() -> Result<Config, String> {
         .ok()
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| caixa_core::paths::DEFAULT_LISTEN.into());
-    cfg.listen = Some(
-        listen
-            .parse()
-            .map_err(|_| format!("CAIXA_GATEWAY_LISTEN={listen} is not an address like 127.0.0.1:8787"))?,
-    );
-    cfg.public_url = std::env::var("CAIXA_PUBLIC_URL").ok().filter(|s| !s.is_empty());
+    cfg.listen = Some(listen.parse().map_err(|_| {
+        format!("CAIXA_GATEWAY_LISTEN={listen} is not an address like 127.0.0.1:8787")
+    })?);
+    cfg.public_url = std::env::var("CAIXA_PUBLIC_URL")
+        .ok()
+        .filter(|s| !s.is_empty());
     Ok(cfg)
 }
 
@@ -72,7 +72,7 @@ pub fn run() {
             app.manage(running);
             Ok(())
         })
-        .run(tauri::generate_context!("../tauri.conf.json"));
+        .run(tauri::generate_context!("tauri.conf.json"));
     if let Err(e) = result {
         eprintln!("caixa: the window failed: {e}");
         std::process::exit(1);

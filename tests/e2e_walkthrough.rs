@@ -187,7 +187,8 @@ async fn walkthrough(
              .some(m => m.textContent.includes(arguments[0]));
            if (mine) return 'ok';
            const err = document.querySelector('#caixa-error');
-           const e = err ? err.textContent.trim() : '';
+           const shown = err && err.getAttribute('data-shown') !== 'false';
+           const e = shown ? err.textContent.trim() : '';
            return e ? 'widget error: ' + e : null;"#,
         vec![json!(visitor_text)],
     )
@@ -256,7 +257,9 @@ async fn walkthrough(
     let panel_open = visitor
         .execute(
             r#"const p = document.querySelector('#caixa-panel');
-               return !!p && !p.hidden && p.getClientRects().length > 0
+               if (!p) return false;
+               if (p.hasAttribute('data-open')) return p.getAttribute('data-open') === 'true';
+               return !p.hidden && p.getClientRects().length > 0
                  && getComputedStyle(p).visibility !== 'hidden';"#,
             vec![],
         )

@@ -3,8 +3,8 @@
 
 use std::time::{Duration, Instant};
 
-use caixa_core::ingest::{ingest, Incoming};
 use caixa_core::inbox_config::new_token;
+use caixa_core::ingest::{ingest, Incoming};
 use caixa_core::model::{
     ApiSettings, ConversationFilter, ConversationStatus, Cursor, InboxSettings,
 };
@@ -29,7 +29,11 @@ pub struct Measurement {
     pub runs: usize,
 }
 
-fn measure(name: &str, runs: u32, mut f: impl FnMut() -> anyhow::Result<()>) -> anyhow::Result<Measurement> {
+fn measure(
+    name: &str,
+    runs: u32,
+    mut f: impl FnMut() -> anyhow::Result<()>,
+) -> anyhow::Result<Measurement> {
     // Warm the page cache and statement cache first, as a running app would have.
     for _ in 0..runs.min(20) {
         f()?;
@@ -50,7 +54,9 @@ fn measure(name: &str, runs: u32, mut f: impl FnMut() -> anyhow::Result<()>) -> 
     })
 }
 
-const WORDS: &[&str] = &["order", "refund", "delivery", "entrega", "password", "invoice", "late", "pay"];
+const WORDS: &[&str] = &[
+    "order", "refund", "delivery", "entrega", "password", "invoice", "late", "pay",
+];
 
 pub async fn run(store: Store, iterations: u32) -> anyhow::Result<Report> {
     tokio::task::spawn_blocking(move || run_blocking(&store, iterations)).await?
@@ -64,7 +70,15 @@ fn run_blocking(store: &Store, n: u32) -> anyhow::Result<Report> {
                     (SELECT coalesce(min(id), 0) FROM inboxes),
                     (SELECT coalesce(max(last_activity_at), 0) FROM conversations)",
             [],
-            |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?, r.get::<_, i64>(4)?)),
+            |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, i64>(4)?,
+                ))
+            },
         )?)
     })?;
     if conv_count == 0 {
@@ -73,12 +87,49 @@ fn run_blocking(store: &Store, n: u32) -> anyhow::Result<Report> {
     let mut out = Vec::new();
     let filters: Vec<(&str, ConversationFilter)> = vec![
         ("list all", ConversationFilter::default()),
-        ("list open", ConversationFilter { status: Some(ConversationStatus::Open), ..Default::default() }),
-        ("list pending", ConversationFilter { status: Some(ConversationStatus::Pending), ..Default::default() }),
-        ("list resolved", ConversationFilter { status: Some(ConversationStatus::Resolved), ..Default::default() }),
-        ("list inbox", ConversationFilter { inbox_id: Some(first_inbox), ..Default::default() }),
-        ("list inbox+open", ConversationFilter { inbox_id: Some(first_inbox), status: Some(ConversationStatus::Open), ..Default::default() }),
-        ("list unread", ConversationFilter { unread_only: true, ..Default::default() }),
+        (
+            "list open",
+            ConversationFilter {
+                status: Some(ConversationStatus::Open),
+                ..Default::default()
+            },
+        ),
+        (
+            "list pending",
+            ConversationFilter {
+                status: Some(ConversationStatus::Pending),
+                ..Default::default()
+            },
+        ),
+        (
+            "list resolved",
+            ConversationFilter {
+                status: Some(ConversationStatus::Resolved),
+                ..Default::default()
+            },
+        ),
+        (
+            "list inbox",
+            ConversationFilter {
+                inbox_id: Some(first_inbox),
+                ..Default::default()
+            },
+        ),
+        (
+            "list inbox+open",
+            ConversationFilter {
+                inbox_id: Some(first_inbox),
+                status: Some(ConversationStatus::Open),
+                ..Default::default()
+            },
+        ),
+        (
+            "list unread",
+            ConversationFilter {
+                unread_only: true,
+                ..Default::default()
+            },
+        ),
     ];
     let mut rng = rand::rng();
     for (name, filter) in &filters {
@@ -86,11 +137,18 @@ fn run_blocking(store: &Store, n: u32) -> anyhow::Result<Report> {
             store.read_blocking(|c| conversations::list(c, filter, None, 50))?;
             Ok(())
         })?);
-        out.push(measure(&format!("{name} (page at random depth)"), n, || {
-            let cursor = Cursor { last_activity_at: rng.random_range(0..=newest), id: i64::MAX };
-            store.read_blocking(|c| conversations::list(c, filter, Some(cursor), 50))?;
-            Ok(())
-        })?);
+        out.push(measure(
+            &format!("{name} (page at random depth)"),
+            n,
+            || {
+                let cursor = Cursor {
+                    last_activity_at: rng.random_range(0..=newest),
+                    id: i64::MAX,
+                };
+                store.read_blocking(|c| conversations::list(c, filter, Some(cursor), 50))?;
+                Ok(())
+            },
+        )?);
     }
     out.push(measure("open conversation (row + thread)", n, || {
         let id = rng.random_range(1..=max_conv.max(1));
@@ -103,10 +161,14 @@ fn run_blocking(store: &Store, n: u32) -> anyhow::Result<Report> {
         Ok(())
     })?);
     for word in ["order", "entrega ref", "zzzznotfound"] {
-        out.push(measure(&format!("search '{word}' (50 conversations + snippets)"), n.min(300), || {
-            store.read_blocking(|c| search::search(c, word, 50))?;
-            Ok(())
-        })?);
+        out.push(measure(
+            &format!("search '{word}' (50 conversations + snippets)"),
+            n.min(300),
+            || {
+                store.read_blocking(|c| search::search(c, word, 50))?;
+                Ok(())
+            },
+        )?);
     }
     out.push(measure("search random word", n.min(300), || {
         let w = WORDS[rng.random_range(0..WORDS.len())];
@@ -117,7 +179,14 @@ fn run_blocking(store: &Store, n: u32) -> anyhow::Result<Report> {
     // Ingest goes into a throwaway inbox so the measured store is left as it was.
     let now = now_ms();
     let inbox = store.write_blocking(|tx| {
-        inboxes::insert(tx, "bench (temporary)", &new_token(), &InboxSettings::Api(ApiSettings { webhook_url: None }), None, now)
+        inboxes::insert(
+            tx,
+            "bench (temporary)",
+            &new_token(),
+            &InboxSettings::Api(ApiSettings { webhook_url: None }),
+            None,
+            now,
+        )
     })?;
     let mut i = 0u64;
     let single = measure("ingest one message (own transaction)", n.min(2000), || {
@@ -125,15 +194,22 @@ fn run_blocking(store: &Store, n: u32) -> anyhow::Result<Report> {
         let key = format!("bench-{}", i % 100);
         let content = format!("bench message {i} about my order delivery");
         store.write_blocking(|tx| {
-            ingest(tx, &Incoming {
-                inbox_id: inbox,
-                contact_key: &key,
-                contact: ContactInfo { name: "Bench", email: None, phone: None },
-                thread_key: &key,
-                source_id: None,
-                content: &content,
-                created_at: now_ms(),
-            })
+            ingest(
+                tx,
+                &Incoming {
+                    inbox_id: inbox,
+                    contact_key: &key,
+                    contact: ContactInfo {
+                        name: "Bench",
+                        email: None,
+                        phone: None,
+                    },
+                    thread_key: &key,
+                    source_id: None,
+                    content: &content,
+                    created_at: now_ms(),
+                },
+            )
         })?;
         Ok(())
     })?;
@@ -148,15 +224,22 @@ fn run_blocking(store: &Store, n: u32) -> anyhow::Result<Report> {
                 let key = format!("bulk-{}", k % 5_000);
                 let source = format!("bulk-msg-{k}");
                 let content = format!("bulk message {k}: where is my order, the delivery is late");
-                ingest(tx, &Incoming {
-                    inbox_id: inbox,
-                    contact_key: &key,
-                    contact: ContactInfo { name: "Bulk", email: None, phone: None },
-                    thread_key: &key,
-                    source_id: Some(&source),
-                    content: &content,
-                    created_at: now,
-                })?;
+                ingest(
+                    tx,
+                    &Incoming {
+                        inbox_id: inbox,
+                        contact_key: &key,
+                        contact: ContactInfo {
+                            name: "Bulk",
+                            email: None,
+                            phone: None,
+                        },
+                        thread_key: &key,
+                        source_id: Some(&source),
+                        content: &content,
+                        created_at: now,
+                    },
+                )?;
             }
             Ok(())
         })?;
@@ -174,10 +257,22 @@ fn run_blocking(store: &Store, n: u32) -> anyhow::Result<Report> {
 }
 
 pub fn print(r: &Report) {
-    println!("store: {} conversations, {} messages", r.conversations, r.messages);
-    println!("{:<52} {:>10} {:>10} {:>6}", "measurement", "p50 ms", "p99 ms", "runs");
+    println!(
+        "store: {} conversations, {} messages",
+        r.conversations, r.messages
+    );
+    println!(
+        "{:<52} {:>10} {:>10} {:>6}",
+        "measurement", "p50 ms", "p99 ms", "runs"
+    );
     for m in &r.measurements {
-        println!("{:<52} {:>10.4} {:>10.4} {:>6}", m.name, m.p50_ms, m.p99_ms, m.runs);
+        println!(
+            "{:<52} {:>10.4} {:>10.4} {:>6}",
+            m.name, m.p50_ms, m.p99_ms, m.runs
+        );
     }
-    println!("bulk ingest (10k per transaction, FTS on): {:.0} messages/s", r.bulk_ingest_messages_per_sec);
+    println!(
+        "bulk ingest (10k per transaction, FTS on): {:.0} messages/s",
+        r.bulk_ingest_messages_per_sec
+    );
 }

@@ -8,8 +8,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use caixa_core::model::{
-    ApiSettings, ConversationFilter, ConversationStatus, InboxInput, InboxSettings,
-    WebsiteSettings,
+    ApiSettings, ConversationFilter, ConversationStatus, InboxInput, InboxSettings, WebsiteSettings,
 };
 use caixa_core::secrets::Secrets;
 use caixa_core::{Caixa, Config, Error};
@@ -17,7 +16,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde_json::json;
 
 #[derive(Parser)]
-#[command(name = "caixa-cli", version, about = "Caixa without a window: scripting, diagnostics, tests, benchmarks")]
+#[command(
+    name = "caixa-cli",
+    version,
+    about = "Caixa without a window: scripting, diagnostics, tests, benchmarks"
+)]
 struct Cli {
     /// Data directory (default: $CAIXA_DATA_DIR, else the same per-user dir the app uses)
     #[arg(long, global = true, value_name = "DIR")]
@@ -217,7 +220,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     .parse()
                     .context("CAIXA_GATEWAY_LISTEN is not an address like 127.0.0.1:8787")?,
             };
-            let dir = cli.data_dir.unwrap_or_else(caixa_core::paths::default_data_dir);
+            let dir = cli
+                .data_dir
+                .unwrap_or_else(caixa_core::paths::default_data_dir);
             let mut cfg = Config::new(dir, Secrets::keychain());
             cfg.listen = Some(listen);
             cfg.public_url = public_url;
@@ -233,7 +238,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 );
             };
             // One machine-readable line, so scripts and tests can find the address.
-            println!("{}", json!({ "listening": addr.to_string(), "url": caixa.gateway_url() }));
+            println!(
+                "{}",
+                json!({ "listening": addr.to_string(), "url": caixa.gateway_url() })
+            );
             tokio::signal::ctrl_c().await.ok();
             running.stop().await;
             Ok(())
@@ -323,7 +331,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     .snippet
                     .replace(caixa_core::model::SNIPPET_START, "[")
                     .replace(caixa_core::model::SNIPPET_END, "]");
-                println!("{:>7}  {:<24} {}", h.conversation_id, truncate(&h.contact_name, 24), snippet);
+                println!(
+                    "{:>7}  {:<24} {}",
+                    h.conversation_id,
+                    truncate(&h.contact_name, 24),
+                    snippet
+                );
             }
             Ok(())
         }
@@ -442,7 +455,9 @@ async fn inbox(data_dir: Option<PathBuf>, command: InboxCommand) -> anyhow::Resu
                     other => other,
                 })?;
             let secret = match view.inbox.kind {
-                caixa_core::model::ChannelKind::Api => Some(caixa.inbox_secret(view.inbox.id).await?),
+                caixa_core::model::ChannelKind::Api => {
+                    Some(caixa.inbox_secret(view.inbox.id).await?)
+                }
                 _ => None,
             };
             if common.json {

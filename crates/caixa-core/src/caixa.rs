@@ -13,8 +13,8 @@ use tokio_util::sync::CancellationToken;
 use crate::channels::website::WidgetHub;
 use crate::error::{Error, Result};
 use crate::events::EventBus;
-use crate::ingest::{self, Incoming, Ingested};
 use crate::inbox_config;
+use crate::ingest::{self, Incoming, Ingested};
 use crate::model::*;
 use crate::secrets::Secrets;
 use crate::store::{self, conversations, inboxes, messages, now_ms, Store};
@@ -495,7 +495,9 @@ impl Caixa {
                 };
                 let (inbox_id, _) = conversations::source(tx, conversation_id)?;
                 let text = match (old, status) {
-                    (_, ConversationStatus::Resolved) => format!("{agent} resolved the conversation"),
+                    (_, ConversationStatus::Resolved) => {
+                        format!("{agent} resolved the conversation")
+                    }
                     (ConversationStatus::Resolved, ConversationStatus::Open) => {
                         format!("{agent} reopened the conversation")
                     }

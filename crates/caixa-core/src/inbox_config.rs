@@ -68,8 +68,8 @@ pub fn validate(input: &InboxInput) -> Result<InboxInput> {
 }
 
 fn http_url(s: &str) -> std::result::Result<url::Url, &'static str> {
-    let url = url::Url::parse(s)
-        .map_err(|_| "Enter a full address starting with http:// or https://")?;
+    let url =
+        url::Url::parse(s).map_err(|_| "Enter a full address starting with http:// or https://")?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err("Only http:// and https:// addresses are supported.");
     }

@@ -370,9 +370,7 @@ pub enum CoreEvent {
         state: InboxState,
     },
     /// A conversation was created or changed (status, unread count, last activity…).
-    ConversationChanged {
-        conversation_id: ConversationId,
-    },
+    ConversationChanged { conversation_id: ConversationId },
     /// A message was added or changed (e.g. its delivery state).
     MessageChanged {
         conversation_id: ConversationId,

@@ -61,16 +61,21 @@ async fn deliver(caixa: &Caixa, q: messages::Queued) {
         Err(e) => {
             let attempts = q.attempts as u32 + 1;
             let (reason, retry_at) = match e {
-                SendError::Transient(r) if attempts < inner.cfg.retry.max_attempts => {
-                    (r.clone(), Some(now_ms() + backoff_ms(&inner.cfg.retry, attempts)))
-                }
-                SendError::Transient(r) => (
-                    format!("{r} (gave up after {attempts} attempts)"),
-                    None,
+                SendError::Transient(r) if attempts < inner.cfg.retry.max_attempts => (
+                    r.clone(),
+                    Some(now_ms() + backoff_ms(&inner.cfg.retry, attempts)),
                 ),
+                SendError::Transient(r) => {
+                    (format!("{r} (gave up after {attempts} attempts)"), None)
+                }
                 SendError::Permanent(r) => (r.clone(), None),
             };
-            tracing::warn!(message = id, attempts, retry = retry_at.is_some(), "send failed: {reason}");
+            tracing::warn!(
+                message = id,
+                attempts,
+                retry = retry_at.is_some(),
+                "send failed: {reason}"
+            );
             inner
                 .store
                 .write(move |tx| messages::mark_attempt_failed(tx, id, &reason, retry_at))
@@ -78,7 +83,10 @@ async fn deliver(caixa: &Caixa, q: messages::Queued) {
         }
     };
     if let Err(e) = stored {
-        tracing::error!(message = id, "outbox: cannot record the delivery result: {e}");
+        tracing::error!(
+            message = id,
+            "outbox: cannot record the delivery result: {e}"
+        );
     }
     inner.bus.emit(CoreEvent::MessageChanged {
         conversation_id,
@@ -117,10 +125,9 @@ async fn send(caixa: &Caixa, q: &messages::Queued) -> Result<Sent, SendError> {
             ))
         }
         (ChannelKind::Api, InboxSettings::Api(settings)) => {
-            let secret = caixa
-                .inbox_secret(inbox.id)
-                .await
-                .map_err(|e| SendError::Transient(format!("cannot read the signing secret: {e}")))?;
+            let secret = caixa.inbox_secret(inbox.id).await.map_err(|e| {
+                SendError::Transient(format!("cannot read the signing secret: {e}"))
+            })?;
             let event = channels::api::WebhookEvent {
                 event: "message.created",
                 inbox_id: inbox.id,
@@ -135,8 +142,13 @@ async fn send(caixa: &Caixa, q: &messages::Queued) -> Result<Sent, SendError> {
                     created_at: q.created_at,
                 },
             };
-            channels::api::send(&inner.http, settings.webhook_url.as_deref(), &secret, &event)
-                .await
+            channels::api::send(
+                &inner.http,
+                settings.webhook_url.as_deref(),
+                &secret,
+                &event,
+            )
+            .await
         }
         (ChannelKind::Api, _) => Err(SendError::Permanent("inbox settings are corrupt".into())),
     }

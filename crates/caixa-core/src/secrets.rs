@@ -106,7 +106,11 @@ impl Secrets {
 
     /// Runs off the async threads: the keychain talks D-Bus synchronously.
     pub async fn set(&self, reference: &str, secret: &str) -> Result<()> {
-        let (b, r, s) = (self.backend.clone(), reference.to_string(), secret.to_string());
+        let (b, r, s) = (
+            self.backend.clone(),
+            reference.to_string(),
+            secret.to_string(),
+        );
         tokio::task::spawn_blocking(move || b.set(&r, &s)).await?
     }
 

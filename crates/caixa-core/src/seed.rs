@@ -5,8 +5,8 @@ use rand::seq::IndexedRandom;
 use rand::Rng;
 
 use crate::error::Result;
-use crate::ingest::{ingest, Incoming};
 use crate::inbox_config::new_token;
+use crate::ingest::{ingest, Incoming};
 use crate::model::{ApiSettings, InboxSettings, MessageKind, WebsiteSettings};
 use crate::store::contacts::ContactInfo;
 use crate::store::{conversations, inboxes, messages, now_ms, Store};
@@ -20,10 +20,44 @@ const LAST: &[&str] = &[
     "Gomes", "Müller", "Schmidt", "Rossi", "García",
 ];
 const WORDS: &[&str] = &[
-    "order", "delivery", "refund", "invoice", "password", "account", "shipping", "package",
-    "late", "broken", "thanks", "help", "please", "pedido", "entrega", "reembolso", "obrigado",
-    "ajuda", "senha", "conta", "where", "is", "my", "the", "a", "when", "can", "you", "check",
-    "status", "number", "today", "tomorrow", "address", "payment", "card", "error", "app",
+    "order",
+    "delivery",
+    "refund",
+    "invoice",
+    "password",
+    "account",
+    "shipping",
+    "package",
+    "late",
+    "broken",
+    "thanks",
+    "help",
+    "please",
+    "pedido",
+    "entrega",
+    "reembolso",
+    "obrigado",
+    "ajuda",
+    "senha",
+    "conta",
+    "where",
+    "is",
+    "my",
+    "the",
+    "a",
+    "when",
+    "can",
+    "you",
+    "check",
+    "status",
+    "number",
+    "today",
+    "tomorrow",
+    "address",
+    "payment",
+    "card",
+    "error",
+    "app",
 ];
 
 pub struct SeedReport {
@@ -125,7 +159,13 @@ pub fn seed(store: &Store, conversations: u64, messages: u64) -> Result<SeedRepo
                                 created_at: at,
                             },
                         )?;
-                        conversations::touch(tx, conversation_id, MessageKind::Outgoing, &text, at)?;
+                        conversations::touch(
+                            tx,
+                            conversation_id,
+                            MessageKind::Outgoing,
+                            &text,
+                            at,
+                        )?;
                     }
                     written += 1;
                 }

@@ -26,11 +26,19 @@ impl Engine {
         let mut cfg = Config::new(dir.path().to_path_buf(), Secrets::memory());
         cfg.listen = Some("127.0.0.1:0".parse().unwrap());
         cfg.agent_name = "Ana".into();
-        cfg.retry = RetryPolicy { base: Duration::from_millis(20), max_attempts: 3 };
+        cfg.retry = RetryPolicy {
+            base: Duration::from_millis(20),
+            max_attempts: 3,
+        };
         let caixa = Caixa::open(cfg).unwrap();
         let running = caixa.start().await.unwrap();
         let base = format!("http://{}", running.gateway_addr.unwrap());
-        Engine { caixa, running: Some(running), base, _dir: dir }
+        Engine {
+            caixa,
+            running: Some(running),
+            base,
+            _dir: dir,
+        }
     }
 
     async fn stop(mut self) {
@@ -57,19 +65,24 @@ struct Webhook {
 
 impl Webhook {
     async fn start(script: Vec<u16>) -> (Webhook, String) {
-        let hook = Webhook { script: Arc::new(Mutex::new(script)), ..Default::default() };
+        let hook = Webhook {
+            script: Arc::new(Mutex::new(script)),
+            ..Default::default()
+        };
         let h = hook.clone();
         let app = axum::Router::new().route(
             "/hook",
-            axum::routing::post(move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
-                let h = h.clone();
-                async move {
-                    h.received.lock().unwrap().push((headers, body.to_vec()));
-                    let mut s = h.script.lock().unwrap();
-                    let code = if s.is_empty() { 200 } else { s.remove(0) };
-                    (AxStatus::from_u16(code).unwrap(), "scripted answer")
-                }
-            }),
+            axum::routing::post(
+                move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+                    let h = h.clone();
+                    async move {
+                        h.received.lock().unwrap().push((headers, body.to_vec()));
+                        let mut s = h.script.lock().unwrap();
+                        let code = if s.is_empty() { 200 } else { s.remove(0) };
+                        (AxStatus::from_u16(code).unwrap(), "scripted answer")
+                    }
+                },
+            ),
         );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr: SocketAddr = listener.local_addr().unwrap();
@@ -84,7 +97,12 @@ impl Webhook {
 
 async fn add_api(caixa: &Caixa, webhook: Option<String>) -> (InboxView, String) {
     let view = caixa
-        .add_inbox(InboxInput { name: "Shop".into(), settings: InboxSettings::Api(ApiSettings { webhook_url: webhook }) })
+        .add_inbox(InboxInput {
+            name: "Shop".into(),
+            settings: InboxSettings::Api(ApiSettings {
+                webhook_url: webhook,
+            }),
+        })
         .await
         .unwrap();
     let secret = caixa.inbox_secret(view.inbox.id).await.unwrap();
@@ -92,7 +110,10 @@ async fn add_api(caixa: &Caixa, webhook: Option<String>) -> (InboxView, String) 
 }
 
 fn now_secs() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
 }
 
 async fn post_signed(url: &str, secret: &str, body: &[u8], ts: i64) -> reqwest::Response {
@@ -114,7 +135,10 @@ async fn wait_for<T>(what: &str, mut f: impl AsyncFnMut() -> Option<T>) -> T {
         if let Some(v) = f().await {
             return v;
         }
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -125,7 +149,13 @@ async fn api_channel_receives_and_replies_signed() {
     let (hook, hook_url) = Webhook::start(vec![]).await;
     let (view, secret) = add_api(&engine.caixa, Some(hook_url)).await;
     let url = view.endpoint_url.clone().unwrap();
-    assert_eq!(url, format!("{}/api/v1/inboxes/{}/messages", engine.base, view.inbox.token));
+    assert_eq!(
+        url,
+        format!(
+            "{}/api/v1/inboxes/{}/messages",
+            engine.base, view.inbox.token
+        )
+    );
 
     let mut events = engine.caixa.events().subscribe();
     let body = json!({"contact": {"identifier": "cust-42", "name": "Rita Lima", "email": "rita@example.com"},
@@ -139,9 +169,15 @@ async fn api_channel_receives_and_replies_signed() {
 
     // The UI hears about it through one event per change.
     let ev = events.recv().await.unwrap();
-    assert!(matches!(ev, CoreEvent::MessageChanged { conversation_id: c, .. } if c == conversation_id));
+    assert!(
+        matches!(ev, CoreEvent::MessageChanged { conversation_id: c, .. } if c == conversation_id)
+    );
 
-    let page = engine.caixa.list_conversations(ConversationFilter::default(), None, 10).await.unwrap();
+    let page = engine
+        .caixa
+        .list_conversations(ConversationFilter::default(), None, 10)
+        .await
+        .unwrap();
     assert_eq!(page.items[0].id, conversation_id);
     assert_eq!(page.items[0].contact_name, "Rita Lima");
     assert_eq!(page.items[0].preview, "My order #123 is late");
@@ -154,9 +190,17 @@ async fn api_channel_receives_and_replies_signed() {
     assert_eq!(engine.message_count().await, 1);
 
     // The agent's reply goes to the webhook, signed the same way.
-    let reply = engine.caixa.send_message(conversation_id, "It ships today", false).await.unwrap();
+    let reply = engine
+        .caixa
+        .send_message(conversation_id, "It ships today", false)
+        .await
+        .unwrap();
     assert_eq!(reply.delivery, Some(Delivery::Queued));
-    let note = engine.caixa.send_message(conversation_id, "customer is VIP", true).await.unwrap();
+    let note = engine
+        .caixa
+        .send_message(conversation_id, "customer is VIP", true)
+        .await
+        .unwrap();
     assert_eq!(note.delivery, None);
     let sent = wait_for("reply sent", async || {
         let m = engine.caixa.get_message(reply.id).await.unwrap();
@@ -167,8 +211,18 @@ async fn api_channel_receives_and_replies_signed() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(hook.count(), 1, "the note never reaches the webhook");
     let (headers, raw) = hook.received.lock().unwrap()[0].clone();
-    let ts = headers.get("x-caixa-timestamp").unwrap().to_str().unwrap().to_string();
-    let sig = headers.get("x-caixa-signature").unwrap().to_str().unwrap().to_string();
+    let ts = headers
+        .get("x-caixa-timestamp")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    let sig = headers
+        .get("x-caixa-signature")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
     signature::verify(&secret, Some(&ts), Some(&sig), &raw, now_secs()).unwrap();
     let payload: Value = serde_json::from_slice(&raw).unwrap();
     assert_eq!(payload["event"], "message.created");
@@ -196,12 +250,24 @@ async fn api_channel_rejects_bad_input_and_stores_nothing() {
 
     // Unknown inbox token.
     let bad_url = format!("{}/api/v1/inboxes/nope/messages", engine.base);
-    assert_eq!(code_of(post_signed(&bad_url, &secret, &good, now_secs()).await).await, (404, "unknown_inbox".into()));
+    assert_eq!(
+        code_of(post_signed(&bad_url, &secret, &good, now_secs()).await).await,
+        (404, "unknown_inbox".into())
+    );
     // Missing signature.
-    let res = client.post(&url).header("X-Caixa-Timestamp", now_secs().to_string()).body(good.clone()).send().await.unwrap();
+    let res = client
+        .post(&url)
+        .header("X-Caixa-Timestamp", now_secs().to_string())
+        .body(good.clone())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(code_of(res).await, (401, "bad_signature".into()));
     // Wrong secret.
-    assert_eq!(code_of(post_signed(&url, "not-the-secret", &good, now_secs()).await).await, (401, "bad_signature".into()));
+    assert_eq!(
+        code_of(post_signed(&url, "not-the-secret", &good, now_secs()).await).await,
+        (401, "bad_signature".into())
+    );
     // Signature over a different body.
     let ts = now_secs().to_string();
     let res = client
@@ -214,24 +280,53 @@ async fn api_channel_rejects_bad_input_and_stores_nothing() {
         .unwrap();
     assert_eq!(code_of(res).await, (401, "bad_signature".into()));
     // Replay: timestamp older than 5 minutes.
-    assert_eq!(code_of(post_signed(&url, &secret, &good, now_secs() - 301).await).await, (401, "bad_signature".into()));
+    assert_eq!(
+        code_of(post_signed(&url, &secret, &good, now_secs() - 301).await).await,
+        (401, "bad_signature".into())
+    );
     // Invalid JSON, invalid UTF-8.
-    assert_eq!(code_of(post_signed(&url, &secret, b"{not json", now_secs()).await).await, (400, "invalid_json".into()));
-    assert_eq!(code_of(post_signed(&url, &secret, b"{\"content\":\"\xff\xfe\"}", now_secs()).await).await, (400, "invalid_utf8".into()));
+    assert_eq!(
+        code_of(post_signed(&url, &secret, b"{not json", now_secs()).await).await,
+        (400, "invalid_json".into())
+    );
+    assert_eq!(
+        code_of(post_signed(&url, &secret, b"{\"content\":\"\xff\xfe\"}", now_secs()).await).await,
+        (400, "invalid_utf8".into())
+    );
     // Missing contact.
-    assert_eq!(code_of(post_signed(&url, &secret, br#"{"content":"hi"}"#, now_secs()).await).await, (400, "invalid_json".into()));
+    assert_eq!(
+        code_of(post_signed(&url, &secret, br#"{"content":"hi"}"#, now_secs()).await).await,
+        (400, "invalid_json".into())
+    );
     // Empty content.
     let empty = br#"{"contact":{"identifier":"c1","name":"C"},"content":"   "}"#;
-    assert_eq!(code_of(post_signed(&url, &secret, empty, now_secs()).await).await, (422, "invalid".into()));
+    assert_eq!(
+        code_of(post_signed(&url, &secret, empty, now_secs()).await).await,
+        (422, "invalid".into())
+    );
     // Content over 64 KiB.
     let big = serde_json::to_vec(&json!({"contact": {"identifier": "c1", "name": "C"}, "content": "x".repeat(64 * 1024 + 1)})).unwrap();
-    assert_eq!(code_of(post_signed(&url, &secret, &big, now_secs()).await).await, (413, "too_large".into()));
+    assert_eq!(
+        code_of(post_signed(&url, &secret, &big, now_secs()).await).await,
+        (413, "too_large".into())
+    );
 
-    assert_eq!(engine.message_count().await, 0, "nothing was stored by any bad request");
-    let page = engine.caixa.list_conversations(ConversationFilter::default(), None, 10).await.unwrap();
+    assert_eq!(
+        engine.message_count().await,
+        0,
+        "nothing was stored by any bad request"
+    );
+    let page = engine
+        .caixa
+        .list_conversations(ConversationFilter::default(), None, 10)
+        .await
+        .unwrap();
     assert!(page.items.is_empty());
     // And the good one still works.
-    assert_eq!(post_signed(&url, &secret, &good, now_secs()).await.status(), 201);
+    assert_eq!(
+        post_signed(&url, &secret, &good, now_secs()).await.status(),
+        201
+    );
     engine.stop().await;
 }
 
@@ -243,18 +338,31 @@ async fn webhook_failures_retry_then_fail_with_reason() {
     let (view, secret) = add_api(&engine.caixa, Some(hook_url)).await;
     let url = view.endpoint_url.unwrap();
     let body = br#"{"contact":{"identifier":"c1","name":"C"},"content":"hi"}"#;
-    let res: Value = post_signed(&url, &secret, body, now_secs()).await.json().await.unwrap();
+    let res: Value = post_signed(&url, &secret, body, now_secs())
+        .await
+        .json()
+        .await
+        .unwrap();
     let conv = res["conversation_id"].as_i64().unwrap();
-    let m = engine.caixa.send_message(conv, "first", false).await.unwrap();
+    let m = engine
+        .caixa
+        .send_message(conv, "first", false)
+        .await
+        .unwrap();
     wait_for("retried reply sent", async || {
-        (engine.caixa.get_message(m.id).await.unwrap().delivery == Some(Delivery::Sent)).then_some(())
+        (engine.caixa.get_message(m.id).await.unwrap().delivery == Some(Delivery::Sent))
+            .then_some(())
     })
     .await;
     assert_eq!(hook.count(), 3);
 
     // Always 500: gives up after max_attempts and says why.
     hook.script.lock().unwrap().extend([500, 500, 500]);
-    let m = engine.caixa.send_message(conv, "second", false).await.unwrap();
+    let m = engine
+        .caixa
+        .send_message(conv, "second", false)
+        .await
+        .unwrap();
     let failed = wait_for("reply failed", async || {
         let m = engine.caixa.get_message(m.id).await.unwrap();
         (m.delivery == Some(Delivery::Failed)).then_some(m)
@@ -267,7 +375,11 @@ async fn webhook_failures_retry_then_fail_with_reason() {
     // A 4xx is permanent: no retry.
     hook.script.lock().unwrap().push(400);
     let before = hook.count();
-    let m = engine.caixa.send_message(conv, "third", false).await.unwrap();
+    let m = engine
+        .caixa
+        .send_message(conv, "third", false)
+        .await
+        .unwrap();
     let failed = wait_for("reply refused", async || {
         let m = engine.caixa.get_message(m.id).await.unwrap();
         (m.delivery == Some(Delivery::Failed)).then_some(m)
@@ -279,7 +391,8 @@ async fn webhook_failures_retry_then_fail_with_reason() {
     // Retry from the UI puts it back in the queue; the webhook now accepts.
     engine.caixa.retry_message(m.id).await.unwrap();
     wait_for("manual retry sent", async || {
-        (engine.caixa.get_message(m.id).await.unwrap().delivery == Some(Delivery::Sent)).then_some(())
+        (engine.caixa.get_message(m.id).await.unwrap().delivery == Some(Delivery::Sent))
+            .then_some(())
     })
     .await;
     engine.stop().await;
@@ -313,10 +426,23 @@ impl Visitor {
     async fn new(engine: &Engine, inbox: &InboxView, origin: &str) -> Visitor {
         let api = format!("{}/api/widget/v1/{}", engine.base, inbox.inbox.token);
         let client = reqwest::Client::new();
-        let res = client.post(format!("{api}/visitors")).header("Origin", origin).send().await.unwrap();
+        let res = client
+            .post(format!("{api}/visitors"))
+            .header("Origin", origin)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(res.status(), 201);
-        let token = res.json::<Value>().await.unwrap()["visitor_token"].as_str().unwrap().to_string();
-        Visitor { api, token, origin: origin.into(), client }
+        let token = res.json::<Value>().await.unwrap()["visitor_token"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        Visitor {
+            api,
+            token,
+            origin: origin.into(),
+            client,
+        }
     }
 
     async fn send(&self, text: &str) -> reqwest::Response {
@@ -343,11 +469,19 @@ impl Visitor {
             .unwrap()
     }
 
-    async fn socket(&self) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
+    async fn socket(
+        &self,
+    ) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>
+    {
         use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-        let url = format!("{}/ws?visitor={}", self.api.replacen("http", "ws", 1), self.token);
+        let url = format!(
+            "{}/ws?visitor={}",
+            self.api.replacen("http", "ws", 1),
+            self.token
+        );
         let mut req = url.into_client_request().unwrap();
-        req.headers_mut().insert("Origin", self.origin.parse().unwrap());
+        req.headers_mut()
+            .insert("Origin", self.origin.parse().unwrap());
         let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
         let ready = next_frame(&mut ws).await;
         assert_eq!(ready["type"], "ready");
@@ -356,10 +490,16 @@ impl Visitor {
 }
 
 async fn next_frame(
-    ws: &mut tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+    ws: &mut tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
 ) -> Value {
     loop {
-        let msg = tokio::time::timeout(Duration::from_secs(10), ws.next()).await.expect("frame in time").unwrap().unwrap();
+        let msg = tokio::time::timeout(Duration::from_secs(10), ws.next())
+            .await
+            .expect("frame in time")
+            .unwrap()
+            .unwrap();
         if let tokio_tungstenite::tungstenite::Message::Text(t) = msg {
             return serde_json::from_str(&t).unwrap();
         }
@@ -374,7 +514,10 @@ async fn widget_visitors_are_isolated_and_get_replies_live() {
 
     // Config for the widget, with CORS for the site's origin.
     let res = reqwest::Client::new()
-        .get(format!("{}/api/widget/v1/{}/config", engine.base, inbox.inbox.token))
+        .get(format!(
+            "{}/api/widget/v1/{}/config",
+            engine.base, inbox.inbox.token
+        ))
         .header("Origin", site)
         .send()
         .await
@@ -394,19 +537,47 @@ async fn widget_visitors_are_isolated_and_get_replies_live() {
     assert_eq!(res.status(), 201);
     let sent: Value = res.json().await.unwrap();
     let ana_conv = sent["conversation_id"].as_i64().unwrap();
-    assert_eq!(next_frame(&mut ana_ws).await["message"]["content"], "Hello from Ana");
-    let bob_conv = bob.send("Hello from Bob").await.json::<Value>().await.unwrap()["conversation_id"].as_i64().unwrap();
+    assert_eq!(
+        next_frame(&mut ana_ws).await["message"]["content"],
+        "Hello from Ana"
+    );
+    let bob_conv = bob
+        .send("Hello from Bob")
+        .await
+        .json::<Value>()
+        .await
+        .unwrap()["conversation_id"]
+        .as_i64()
+        .unwrap();
     assert_ne!(ana_conv, bob_conv);
-    assert_eq!(next_frame(&mut bob_ws).await["message"]["content"], "Hello from Bob");
+    assert_eq!(
+        next_frame(&mut bob_ws).await["message"]["content"],
+        "Hello from Bob"
+    );
 
     // Both conversations are at the top of the agent's list, newest first.
-    let page = engine.caixa.list_conversations(ConversationFilter::default(), None, 10).await.unwrap();
-    assert_eq!(page.items.iter().map(|c| c.id).collect::<Vec<_>>(), [bob_conv, ana_conv]);
+    let page = engine
+        .caixa
+        .list_conversations(ConversationFilter::default(), None, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        page.items.iter().map(|c| c.id).collect::<Vec<_>>(),
+        [bob_conv, ana_conv]
+    );
     assert_eq!(page.items[0].channel, ChannelKind::Website);
 
     // The agent replies to Ana and writes a note: Ana gets the reply live, never the note.
-    engine.caixa.send_message(ana_conv, "secret note about Ana", true).await.unwrap();
-    let reply = engine.caixa.send_message(ana_conv, "Hi Ana, how can we help?", false).await.unwrap();
+    engine
+        .caixa
+        .send_message(ana_conv, "secret note about Ana", true)
+        .await
+        .unwrap();
+    let reply = engine
+        .caixa
+        .send_message(ana_conv, "Hi Ana, how can we help?", false)
+        .await
+        .unwrap();
     let frame = next_frame(&mut ana_ws).await;
     assert_eq!(frame["type"], "message");
     assert_eq!(frame["message"]["author"], "agent");
@@ -420,7 +591,12 @@ async fn widget_visitors_are_isolated_and_get_replies_live() {
 
     // History: Ana sees her two messages, Bob only his; the note is nowhere.
     let ana_thread = ana.thread().await;
-    let texts: Vec<&str> = ana_thread["messages"].as_array().unwrap().iter().map(|m| m["content"].as_str().unwrap()).collect();
+    let texts: Vec<&str> = ana_thread["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["content"].as_str().unwrap())
+        .collect();
     assert_eq!(texts, ["Hello from Ana", "Hi Ana, how can we help?"]);
     let bob_thread = bob.thread().await;
     assert_eq!(bob_thread["messages"].as_array().unwrap().len(), 1);
@@ -450,14 +626,29 @@ async fn widget_visitors_are_isolated_and_get_replies_live() {
     // the next one arrives live on the new socket.
     drop(ana_ws);
     tokio::time::sleep(Duration::from_millis(100)).await;
-    engine.caixa.send_message(ana_conv, "while you were away", false).await.unwrap();
+    engine
+        .caixa
+        .send_message(ana_conv, "while you were away", false)
+        .await
+        .unwrap();
     wait_for("history has the offline reply", async || {
-        ana.thread().await.to_string().contains("while you were away").then_some(())
+        ana.thread()
+            .await
+            .to_string()
+            .contains("while you were away")
+            .then_some(())
     })
     .await;
     let mut ana_ws = ana.socket().await;
-    engine.caixa.send_message(ana_conv, "welcome back", false).await.unwrap();
-    assert_eq!(next_frame(&mut ana_ws).await["message"]["content"], "welcome back");
+    engine
+        .caixa
+        .send_message(ana_conv, "welcome back", false)
+        .await
+        .unwrap();
+    assert_eq!(
+        next_frame(&mut ana_ws).await["message"]["content"],
+        "welcome back"
+    );
     engine.stop().await;
 }
 
@@ -469,11 +660,24 @@ async fn widget_rejects_foreign_origins_bad_tokens_and_floods() {
     let client = reqwest::Client::new();
 
     // Another website may not use this inbox's widget.
-    let res = client.post(format!("{api}/visitors")).header("Origin", "https://evil.example").send().await.unwrap();
+    let res = client
+        .post(format!("{api}/visitors"))
+        .header("Origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 403);
-    assert_eq!(res.json::<Value>().await.unwrap()["error"]["code"], "origin_not_allowed");
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["error"]["code"],
+        "origin_not_allowed"
+    );
     // The gateway's own test page is allowed.
-    let res = client.post(format!("{api}/visitors")).header("Origin", &engine.base).send().await.unwrap();
+    let res = client
+        .post(format!("{api}/visitors"))
+        .header("Origin", &engine.base)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 201);
     // Preflight from the site.
     let res = client
@@ -484,15 +688,33 @@ async fn widget_rejects_foreign_origins_bad_tokens_and_floods() {
         .await
         .unwrap();
     assert_eq!(res.status(), 204);
-    assert!(res.headers()["access-control-allow-headers"].to_str().unwrap().contains("X-Caixa-Visitor"));
+    assert!(res.headers()["access-control-allow-headers"]
+        .to_str()
+        .unwrap()
+        .contains("X-Caixa-Visitor"));
 
     // Unknown inbox token.
-    let res = client.get(format!("{}/api/widget/v1/nope/config", engine.base)).send().await.unwrap();
+    let res = client
+        .get(format!("{}/api/widget/v1/nope/config", engine.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 404);
     // Missing or malformed visitor token.
-    let res = client.post(format!("{api}/messages")).json(&json!({"content": "hi"})).send().await.unwrap();
+    let res = client
+        .post(format!("{api}/messages"))
+        .json(&json!({"content": "hi"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 401);
-    let res = client.post(format!("{api}/messages")).header("X-Caixa-Visitor", "short").json(&json!({"content": "hi"})).send().await.unwrap();
+    let res = client
+        .post(format!("{api}/messages"))
+        .header("X-Caixa-Visitor", "short")
+        .json(&json!({"content": "hi"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 401);
 
     let v = Visitor::new(&engine, &inbox, "https://acme.example").await;
@@ -519,11 +741,24 @@ async fn widget_rejects_foreign_origins_bad_tokens_and_floods() {
 async fn widget_assets_are_served() {
     let engine = Engine::start().await;
     let inbox = add_website(&engine.caixa).await;
-    let res = reqwest::get(format!("{}/widget.js", engine.base)).await.unwrap();
-    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("application/javascript"));
+    let res = reqwest::get(format!("{}/widget.js", engine.base))
+        .await
+        .unwrap();
+    assert!(res.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("application/javascript"));
     assert!(res.text().await.unwrap().contains("data-caixa-token"));
-    let page = reqwest::get(inbox.test_page_url.clone().unwrap()).await.unwrap().text().await.unwrap();
-    assert!(page.contains(inbox.snippet.as_deref().unwrap()), "the test page embeds the snippet");
+    let page = reqwest::get(inbox.test_page_url.clone().unwrap())
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(inbox.snippet.as_deref().unwrap()),
+        "the test page embeds the snippet"
+    );
     assert!(inbox.snippet.unwrap().contains(&inbox.inbox.token));
     engine.stop().await;
 }

@@ -27,7 +27,14 @@ fn api_inbox(store: &Store, name: &str) -> InboxId {
         .unwrap()
 }
 
-fn incoming(store: &Store, inbox: InboxId, who: &str, source: Option<&str>, text: &str, at: i64) -> caixa_core::ingest::Ingested {
+fn incoming(
+    store: &Store,
+    inbox: InboxId,
+    who: &str,
+    source: Option<&str>,
+    text: &str,
+    at: i64,
+) -> caixa_core::ingest::Ingested {
     store
         .write_blocking(|tx| {
             ingest(
@@ -35,7 +42,11 @@ fn incoming(store: &Store, inbox: InboxId, who: &str, source: Option<&str>, text
                 &Incoming {
                     inbox_id: inbox,
                     contact_key: who,
-                    contact: ContactInfo { name: who, email: None, phone: None },
+                    contact: ContactInfo {
+                        name: who,
+                        email: None,
+                        phone: None,
+                    },
                     thread_key: who,
                     source_id: source,
                     content: text,
@@ -46,8 +57,15 @@ fn incoming(store: &Store, inbox: InboxId, who: &str, source: Option<&str>, text
         .unwrap()
 }
 
-fn list(store: &Store, filter: ConversationFilter, cursor: Option<Cursor>, limit: u32) -> ConversationPage {
-    store.read_blocking(|c| conversations::list(c, &filter, cursor, limit)).unwrap()
+fn list(
+    store: &Store,
+    filter: ConversationFilter,
+    cursor: Option<Cursor>,
+    limit: u32,
+) -> ConversationPage {
+    store
+        .read_blocking(|c| conversations::list(c, &filter, cursor, limit))
+        .unwrap()
 }
 
 #[test]
@@ -66,7 +84,11 @@ fn migrates_from_empty_and_reopens() {
         .read_blocking(|c| {
             Ok((
                 c.query_row("PRAGMA journal_mode", [], |r| r.get(0))?,
-                c.query_row("SELECT strict FROM pragma_table_list WHERE name = 'messages'", [], |r| r.get(0))?,
+                c.query_row(
+                    "SELECT strict FROM pragma_table_list WHERE name = 'messages'",
+                    [],
+                    |r| r.get(0),
+                )?,
             ))
         })
         .unwrap();
@@ -83,14 +105,23 @@ fn ingest_is_idempotent_by_source_id() {
     assert!(first.message_id.is_some());
     let again = incoming(&store, inbox, "ana", Some("m1"), "hello", 1000);
     assert_eq!(again.conversation_id, first.conversation_id);
-    assert_eq!(again.message_id, None, "a repeated source_id stores nothing");
-    let row = store.read_blocking(|c| conversations::get(c, first.conversation_id)).unwrap();
+    assert_eq!(
+        again.message_id, None,
+        "a repeated source_id stores nothing"
+    );
+    let row = store
+        .read_blocking(|c| conversations::get(c, first.conversation_id))
+        .unwrap();
     assert_eq!(row.unread_count, 1, "the duplicate did not count as unread");
-    let msgs = store.read_blocking(|c| messages::list(c, first.conversation_id, 100)).unwrap();
+    let msgs = store
+        .read_blocking(|c| messages::list(c, first.conversation_id, 100))
+        .unwrap();
     assert_eq!(msgs.len(), 1);
     // The same source id in another inbox is a different message.
     let other = api_inbox(&store, "b");
-    assert!(incoming(&store, other, "ana", Some("m1"), "hello", 1000).message_id.is_some());
+    assert!(incoming(&store, other, "ana", Some("m1"), "hello", 1000)
+        .message_id
+        .is_some());
 }
 
 #[test]
@@ -136,17 +167,61 @@ fn filters_by_status_inbox_and_unread() {
             Ok(())
         })
         .unwrap();
-    let ids = |f: ConversationFilter| -> Vec<i64> { list(&store, f, None, 50).items.iter().map(|c| c.id).collect() };
-    assert_eq!(ids(ConversationFilter { status: Some(ConversationStatus::Open), ..Default::default() }), [z.conversation_id, x.conversation_id]);
-    assert_eq!(ids(ConversationFilter { status: Some(ConversationStatus::Resolved), ..Default::default() }), [y.conversation_id]);
-    assert_eq!(ids(ConversationFilter { inbox_id: Some(b), ..Default::default() }), [z.conversation_id, y.conversation_id]);
-    assert_eq!(ids(ConversationFilter { unread_only: true, ..Default::default() }), [y.conversation_id, x.conversation_id]);
-    assert_eq!(ids(ConversationFilter { inbox_id: Some(b), status: Some(ConversationStatus::Open), unread_only: false }), [z.conversation_id]);
-    let counts = store.read_blocking(|c| conversations::counts(c, None)).unwrap();
-    assert_eq!((counts.open, counts.resolved, counts.all, counts.unread), (2, 1, 3, 2));
+    let ids = |f: ConversationFilter| -> Vec<i64> {
+        list(&store, f, None, 50)
+            .items
+            .iter()
+            .map(|c| c.id)
+            .collect()
+    };
+    assert_eq!(
+        ids(ConversationFilter {
+            status: Some(ConversationStatus::Open),
+            ..Default::default()
+        }),
+        [z.conversation_id, x.conversation_id]
+    );
+    assert_eq!(
+        ids(ConversationFilter {
+            status: Some(ConversationStatus::Resolved),
+            ..Default::default()
+        }),
+        [y.conversation_id]
+    );
+    assert_eq!(
+        ids(ConversationFilter {
+            inbox_id: Some(b),
+            ..Default::default()
+        }),
+        [z.conversation_id, y.conversation_id]
+    );
+    assert_eq!(
+        ids(ConversationFilter {
+            unread_only: true,
+            ..Default::default()
+        }),
+        [y.conversation_id, x.conversation_id]
+    );
+    assert_eq!(
+        ids(ConversationFilter {
+            inbox_id: Some(b),
+            status: Some(ConversationStatus::Open),
+            unread_only: false
+        }),
+        [z.conversation_id]
+    );
+    let counts = store
+        .read_blocking(|c| conversations::counts(c, None))
+        .unwrap();
+    assert_eq!(
+        (counts.open, counts.resolved, counts.all, counts.unread),
+        (2, 1, 3, 2)
+    );
     // A customer writing again reopens a resolved conversation.
     incoming(&store, b, "y", None, "still broken", 10);
-    let row = store.read_blocking(|c| conversations::get(c, y.conversation_id)).unwrap();
+    let row = store
+        .read_blocking(|c| conversations::get(c, y.conversation_id))
+        .unwrap();
     assert_eq!(row.status, ConversationStatus::Open);
 }
 
@@ -154,18 +229,49 @@ fn filters_by_status_inbox_and_unread() {
 fn full_text_search_finds_messages_and_contacts() {
     let (_d, store) = open();
     let a = api_inbox(&store, "a");
-    let one = incoming(&store, a, "Müller", None, "Where is my order? Entrega atrasada.", 1);
+    let one = incoming(
+        &store,
+        a,
+        "Müller",
+        None,
+        "Where is my order? Entrega atrasada.",
+        1,
+    );
     let two = incoming(&store, a, "Zoe", None, "refund please", 2);
-    let hits = store.read_blocking(|c| search::search(c, "entrega", 50)).unwrap();
+    let hits = store
+        .read_blocking(|c| search::search(c, "entrega", 50))
+        .unwrap();
     assert_eq!(hits.len(), 1);
     assert_eq!(hits[0].conversation_id, one.conversation_id);
-    assert!(hits[0].snippet.contains("\u{2}Entrega\u{3}"), "{:?}", hits[0].snippet);
+    assert!(
+        hits[0].snippet.contains("\u{2}Entrega\u{3}"),
+        "{:?}",
+        hits[0].snippet
+    );
     // Prefix while typing, diacritics folded, contact names.
-    assert_eq!(store.read_blocking(|c| search::search(c, "ref", 50)).unwrap()[0].conversation_id, two.conversation_id);
-    assert_eq!(store.read_blocking(|c| search::search(c, "muller", 50)).unwrap()[0].conversation_id, one.conversation_id);
+    assert_eq!(
+        store
+            .read_blocking(|c| search::search(c, "ref", 50))
+            .unwrap()[0]
+            .conversation_id,
+        two.conversation_id
+    );
+    assert_eq!(
+        store
+            .read_blocking(|c| search::search(c, "muller", 50))
+            .unwrap()[0]
+            .conversation_id,
+        one.conversation_id
+    );
     // FTS syntax in user input is just text, never an error.
-    assert!(store.read_blocking(|c| search::search(c, "\"AND OR (", 50)).unwrap().is_empty());
-    assert!(store.read_blocking(|c| search::search(c, "", 50)).unwrap().is_empty());
+    assert!(store
+        .read_blocking(|c| search::search(c, "\"AND OR (", 50))
+        .unwrap()
+        .is_empty());
+    assert!(store
+        .read_blocking(|c| search::search(c, "", 50))
+        .unwrap()
+        .is_empty());
 }
 
 #[test]
@@ -179,7 +285,9 @@ fn deleting_an_inbox_removes_its_conversations_only() {
     let page = list(&store, ConversationFilter::default(), None, 50);
     assert_eq!(page.items.len(), 1);
     assert_eq!(page.items[0].id, keep.conversation_id);
-    let hits = store.read_blocking(|c| search::search(c, "findme", 50)).unwrap();
+    let hits = store
+        .read_blocking(|c| search::search(c, "findme", 50))
+        .unwrap();
     assert_eq!(hits.len(), 1, "FTS rows of deleted messages are gone too");
 }
 
@@ -210,5 +318,8 @@ fn readers_do_not_wait_for_a_long_write() {
     assert_eq!(page.items[0].preview, "hi");
     tx_release.send(()).unwrap();
     writer.join().unwrap();
-    assert_eq!(list(&store, ConversationFilter::default(), None, 10).items[0].preview, "changing");
+    assert_eq!(
+        list(&store, ConversationFilter::default(), None, 10).items[0].preview,
+        "changing"
+    );
 }

@@ -4,7 +4,7 @@
 import { commands, events } from './bindings';
 import type {
   AppInfo,
-  CommandError,
+  ErrorPayload as CommandError,
   ConversationFilter,
   ConversationPage,
   ConversationRow,
@@ -26,7 +26,7 @@ export type {
   AppInfo,
   Attachment,
   ChannelKind,
-  CommandError,
+  ErrorPayload as CommandError,
   ConversationFilter,
   ConversationPage,
   ConversationRow,

@@ -107,7 +107,10 @@ pub async fn receive(
     }
     let opt = |v: Option<String>| v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
     let (email, phone) = (opt(msg.contact.email), opt(msg.contact.phone));
-    if email.as_ref().is_some_and(|e| e.len() > MAX_FIELD || !e.contains('@')) {
+    if email
+        .as_ref()
+        .is_some_and(|e| e.len() > MAX_FIELD || !e.contains('@'))
+    {
         return Err(invalid("contact.email is not an e-mail address"));
     }
     if phone.as_ref().is_some_and(|p| p.len() > 32) {

@@ -112,7 +112,10 @@ async fn origin_guard(
             return ApiError::new(
                 StatusCode::FORBIDDEN,
                 "origin_not_allowed",
-                format!("this inbox only accepts its website ({})", wi.settings.website_url),
+                format!(
+                    "this inbox only accepts its website ({})",
+                    wi.settings.website_url
+                ),
             )
             .into_response();
         }
@@ -387,7 +390,8 @@ async fn pump(
     mut rx: tokio::sync::broadcast::Receiver<WidgetMessage>,
     shutdown: tokio_util::sync::CancellationToken,
 ) {
-    let frame = |f: &ServerFrame<'_>| WsMessage::Text(serde_json::to_string(f).unwrap_or_default().into());
+    let frame =
+        |f: &ServerFrame<'_>| WsMessage::Text(serde_json::to_string(f).unwrap_or_default().into());
     if socket.send(frame(&ServerFrame::Ready)).await.is_err() {
         return;
     }
@@ -421,7 +425,10 @@ async fn pump(
 pub async fn script() -> impl IntoResponse {
     (
         [
-            (header::CONTENT_TYPE, "application/javascript; charset=utf-8"),
+            (
+                header::CONTENT_TYPE,
+                "application/javascript; charset=utf-8",
+            ),
             (header::CACHE_CONTROL, "public, max-age=300"),
         ],
         SCRIPT,

@@ -215,9 +215,11 @@ pub fn set_status(
     status: ConversationStatus,
 ) -> Result<Option<ConversationStatus>> {
     let old: String = conn
-        .query_row("SELECT status FROM conversations WHERE id = ?1", [id], |r| {
-            r.get(0)
-        })
+        .query_row(
+            "SELECT status FROM conversations WHERE id = ?1",
+            [id],
+            |r| r.get(0),
+        )
         .optional()?
         .ok_or(Error::NotFound("conversation"))?;
     if old == status.as_str() {

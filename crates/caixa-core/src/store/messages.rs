@@ -3,9 +3,7 @@
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 
 use crate::error::{Error, Result};
-use crate::model::{
-    ConversationId, Delivery, InboxId, Message, MessageId, MessageKind,
-};
+use crate::model::{ConversationId, Delivery, InboxId, Message, MessageId, MessageKind};
 
 const COLUMNS: &str =
     "id, conversation_id, kind, content, sender_name, delivery, error, created_at";
@@ -33,7 +31,11 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Message> {
 }
 
 /// The whole thread, oldest first. Bounded: the newest `limit` messages.
-pub fn list(conn: &Connection, conversation_id: ConversationId, limit: u32) -> Result<Vec<Message>> {
+pub fn list(
+    conn: &Connection,
+    conversation_id: ConversationId,
+    limit: u32,
+) -> Result<Vec<Message>> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT * FROM (SELECT {COLUMNS} FROM messages WHERE conversation_id = ?1
            ORDER BY id DESC LIMIT ?2) ORDER BY id"
@@ -137,7 +139,12 @@ pub struct Queued {
 /// Claims queued messages whose next attempt is due, oldest first (so replies go out in
 /// order), by moving their next attempt to `lease_until`: a second engine on the same store
 /// (app and CLI gateway) will not send them twice, and a crash mid-send retries after the lease.
-pub fn claim_due(tx: &Transaction<'_>, now: i64, lease_until: i64, limit: u32) -> Result<Vec<Queued>> {
+pub fn claim_due(
+    tx: &Transaction<'_>,
+    now: i64,
+    lease_until: i64,
+    limit: u32,
+) -> Result<Vec<Queued>> {
     let mut stmt = tx.prepare_cached(
         "SELECT m.id, m.conversation_id, m.inbox_id, c.source_id, m.content, m.sender_name,
                 m.attempts, m.created_at
@@ -214,7 +221,9 @@ pub fn requeue(conn: &Connection, id: MessageId, now: i64) -> Result<Conversatio
         .optional()?
         .ok_or(Error::NotFound("message"))?;
     if delivery.as_deref() != Some("failed") {
-        return Err(Error::Conflict("only a failed message can be retried".into()));
+        return Err(Error::Conflict(
+            "only a failed message can be retried".into(),
+        ));
     }
     conn.execute(
         "UPDATE messages SET delivery = 'queued', attempts = 0, next_attempt_at = ?2 WHERE id = ?1",

@@ -154,10 +154,12 @@ impl Store {
         let key = key.to_string();
         self.read_blocking(move |c| {
             use rusqlite::OptionalExtension;
-            Ok(c.query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
-                r.get(0)
-            })
-            .optional()?)
+            Ok(
+                c.query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
+                    r.get(0)
+                })
+                .optional()?,
+            )
         })
     }
 
