@@ -78,6 +78,10 @@ async fn walkthrough_website_inbox_visitor_and_agent() {
     .unwrap_or_else(|_| Err(format!("walkthrough did not finish within {WHOLE:?}").into()));
 
     let suffix = if outcome.is_ok() { "final" } else { "failure" };
+    if outcome.is_err() {
+        // Independent of WebDriver, in case the app's driver is what got stuck.
+        screenshot_display("app-failure-display");
+    }
     if let Some(app) = &sessions.app {
         screenshot(app, &format!("app-{suffix}")).await;
         if outcome.is_err() {

@@ -152,11 +152,12 @@ pub struct ProcessGuard {
 }
 
 impl ProcessGuard {
+    /// `envs`: `(name, Some(value))` sets a variable, `(name, None)` removes it.
     pub fn spawn(
         name: &str,
         program: &Path,
         args: &[&str],
-        envs: &[(&str, OsString)],
+        envs: &[(&str, Option<OsString>)],
     ) -> TestResult<Self> {
         let log_path = artifacts_dir().join(format!("{name}.log"));
         let out = File::create(&log_path)?;
@@ -164,7 +165,10 @@ impl ProcessGuard {
         let mut cmd = Command::new(program);
         cmd.args(args).stdin(Stdio::null()).stdout(out).stderr(err);
         for (k, v) in envs {
-            cmd.env(k, v);
+            match v {
+                Some(v) => cmd.env(k, v),
+                None => cmd.env_remove(k),
+            };
         }
         let child = cmd
             .spawn()
@@ -402,13 +406,33 @@ pub async fn type_into(client: &Client, css: &str, text: &str, timeout: Duration
 /// Save a PNG screenshot of the session's window into the artifacts dir; never fails the test.
 pub async fn screenshot(client: &Client, name: &str) {
     let path = artifacts_dir().join(format!("{name}.png"));
-    match tokio::time::timeout(Duration::from_secs(15), client.screenshot()).await {
+    match tokio::time::timeout(Duration::from_secs(10), client.screenshot()).await {
         Ok(Ok(png)) => match std::fs::write(&path, png) {
             Ok(()) => log(format!("screenshot: {}", path.display())),
             Err(e) => log(format!("screenshot {name}: cannot write: {e}")),
         },
         Ok(Err(e)) => log(format!("screenshot {name} failed: {e}")),
         Err(_) => log(format!("screenshot {name} timed out")),
+    }
+}
+
+/// Screenshot of the whole X display (ImageMagick `import`), e.g. when WebDriver cannot answer.
+pub fn screenshot_display(name: &str) {
+    let path = artifacts_dir().join(format!("{name}.png"));
+    let convert_ok = Command::new("import")
+        .args(["-window", "root"])
+        .arg(&path)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if convert_ok {
+        log(format!("display screenshot: {}", path.display()));
+    } else {
+        log(format!(
+            "display screenshot {name} failed (is imagemagick installed?)"
+        ));
     }
 }
 
@@ -437,7 +461,19 @@ pub struct AppDriver {
 
 impl AppDriver {
     /// Start tauri-driver on free ports; `envs` are inherited by the app it launches.
+    ///
+    /// WEBKIT_DISABLE_DMABUF_RENDERER (set by scripts/test-env.sh to save memory) is removed for
+    /// the app: with it, WebKitWebDriver's screenshot command hangs under Xvfb (and every command
+    /// after it). The default renderer is also what users' desktops run.
     pub async fn start(envs: &[(&str, OsString)]) -> TestResult<Self> {
+        let mut envs: Vec<(&str, Option<OsString>)> =
+            envs.iter().map(|(k, v)| (*k, Some(v.clone()))).collect();
+        if !envs
+            .iter()
+            .any(|(k, _)| *k == "WEBKIT_DISABLE_DMABUF_RENDERER")
+        {
+            envs.push(("WEBKIT_DISABLE_DMABUF_RENDERER", None));
+        }
         let tauri_driver = find_program("tauri-driver")?;
         if !Path::new("/usr/bin/WebKitWebDriver").exists() {
             find_program("WebKitWebDriver")?;
@@ -449,7 +485,7 @@ impl AppDriver {
             "tauri-driver",
             &tauri_driver,
             &["--port", &p, "--native-port", &np],
-            envs,
+            &envs,
         )?;
         if let Err(e) = wait_for_port("tauri-driver", port, Duration::from_secs(20)).await {
             driver.check_alive()?;
