@@ -56,10 +56,13 @@ impl Engine {
     }
 }
 
+/// One request as the webhook receiver saw it: headers and raw body.
+type Received = (axum::http::HeaderMap, Vec<u8>);
+
 /// A local webhook receiver that records what it is sent and answers with scripted statuses.
 #[derive(Clone, Default)]
 struct Webhook {
-    received: Arc<Mutex<Vec<(axum::http::HeaderMap, Vec<u8>)>>>,
+    received: Arc<Mutex<Vec<Received>>>,
     script: Arc<Mutex<Vec<u16>>>,
 }
 

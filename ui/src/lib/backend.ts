@@ -1,6 +1,7 @@
 // The only door to the core. Components and stores talk to a `Backend`; the generated
 // bindings (and therefore `@tauri-apps/*`) are imported here and nowhere else, so the
 // bindings can be regenerated, and the UI run in a plain browser against a mock.
+import { openUrl } from '@tauri-apps/plugin-opener';
 import { commands, events } from './bindings';
 import type {
   AppInfo,
@@ -79,6 +80,8 @@ export interface Backend {
   retryMessage(messageId: number): Promise<void>;
   search(query: string, limit: number): Promise<SearchHit[]>;
   uiReady(): Promise<void>;
+  /** Opens a web address in the system's browser. */
+  openExternal(url: string): Promise<void>;
   /** Subscribes to core events; resolves to an unsubscribe function. */
   onEvent(cb: (event: CoreEvent) => void): Promise<() => void>;
 }
@@ -136,6 +139,7 @@ export function createTauriBackend(): Backend {
     uiReady: async () => {
       await unwrap(commands.uiReady());
     },
+    openExternal: (url) => openUrl(url),
     onEvent: async (cb) => {
       const unlisten = await events.appEvent.listen((e) => cb(e.payload));
       return unlisten;

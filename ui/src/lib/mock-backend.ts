@@ -355,6 +355,9 @@ export function createMockBackend(): Backend {
       }
       return hits;
     },
+    async openExternal(url: string) {
+      window.open(url, '_blank', 'noreferrer');
+    },
     async uiReady() {
       console.info('[mock] ui_ready at', Math.round(performance.now()), 'ms');
     },

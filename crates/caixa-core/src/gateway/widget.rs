@@ -442,10 +442,12 @@ pub async fn test_page(
 ) -> Result<Html<String>, ApiError> {
     let wi = website_inbox(&caixa, &token).await?;
     let view = caixa.inbox_view(wi.inbox.clone());
+    let snippet = view.snippet.unwrap_or_default();
     let page = TEST_PAGE
         .replace("{{name}}", &html_escape(&wi.inbox.name))
         .replace("{{website}}", &html_escape(&wi.settings.website_url))
-        .replace("{{snippet}}", view.snippet.as_deref().unwrap_or_default());
+        .replace("{{snippet_text}}", &html_escape(&snippet))
+        .replace("{{snippet}}", &snippet);
     Ok(Html(page))
 }
 

@@ -25,7 +25,7 @@
 
   function css(color) {
     return '#caixa-root{position:fixed;right:20px;bottom:20px;z-index:2147483000;font:14px/1.4 system-ui,-apple-system,"Segoe UI",sans-serif;color:#1d2433}' +
-      '#caixa-launcher{width:56px;height:56px;border-radius:50%;border:0;background:' + color + ';color:#fff;cursor:pointer;box-shadow:0 4px 14px rgba(0,0,0,.25);font-size:24px}' +
+      '#caixa-launcher{width:56px;height:56px;border-radius:50%;border:0;background:' + color + ';color:#fff;cursor:pointer;box-shadow:0 4px 14px rgba(0,0,0,.25);display:flex;align-items:center;justify-content:center}' +
       '#caixa-launcher:focus-visible,#caixa-send:focus-visible{outline:3px solid #111;outline-offset:2px}' +
       '#caixa-panel{display:none;flex-direction:column;position:absolute;right:0;bottom:70px;width:340px;max-width:calc(100vw - 40px);height:460px;max-height:calc(100vh - 110px);background:#fff;border-radius:12px;box-shadow:0 8px 30px rgba(0,0,0,.25);overflow:hidden}' +
       '#caixa-panel[data-open="true"]{display:flex}' +
@@ -131,7 +131,9 @@
   function build(cfg) {
     var root = h('div', { id: 'caixa-root' });
     var style = h('style', {}, css(/^#[0-9a-fA-F]{6}$/.test(cfg.color) ? cfg.color : '#1f6feb'));
-    el.launcher = h('button', { id: 'caixa-launcher', type: 'button', 'aria-label': 'Open chat', 'aria-expanded': 'false', 'aria-controls': 'caixa-panel' }, '💬');
+    el.launcher = h('button', { id: 'caixa-launcher', type: 'button', 'aria-label': 'Open chat', 'aria-expanded': 'false', 'aria-controls': 'caixa-panel' });
+    // An inline icon rather than an emoji: not every system has an emoji font.
+    el.launcher.innerHTML = '<svg width="26" height="26" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" aria-hidden="true"><path d="M21 15a2 2 0 0 1-2 2H7l-4 4V5a2 2 0 0 1 2-2h14a2 2 0 0 1 2 2z"/></svg>';
     el.panel = h('section', { id: 'caixa-panel', 'data-open': 'false', 'data-connected': 'false', 'aria-label': cfg.name });
     var head = h('header', { id: 'caixa-head' });
     head.appendChild(h('h2', {}, cfg.welcome_title || cfg.name));
