@@ -438,6 +438,7 @@ async fn inbox(data_dir: Option<PathBuf>, command: InboxCommand) -> anyhow::Resu
             };
             let view = caixa
                 .add_inbox(InboxInput {
+                    password: None,
                     name: common.name,
                     settings,
                 })

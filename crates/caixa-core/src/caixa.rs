@@ -1,15 +1,18 @@
 //! [`Caixa`]: the one API every shell (Tauri app, CLI, tests) uses. It owns the store, the event
 //! bus and the secrets, and runs the gateway, the outbox worker and the external-change watcher.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
 
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::channels::email::{self as email_channel, tls::TlsSetup, MailError};
 use crate::channels::website::WidgetHub;
 use crate::error::{Error, Result};
 use crate::events::EventBus;
@@ -17,7 +20,7 @@ use crate::inbox_config;
 use crate::ingest::{self, Incoming, Ingested};
 use crate::model::*;
 use crate::secrets::Secrets;
-use crate::store::{self, conversations, inboxes, messages, now_ms, Store};
+use crate::store::{self, attachments, conversations, email, inboxes, messages, now_ms, Store};
 
 /// Longest message accepted from any side (customer or agent).
 pub const MAX_CONTENT_BYTES: usize = 64 * 1024;
@@ -49,6 +52,9 @@ pub struct Config {
     pub secrets: Secrets,
     pub agent_name: String,
     pub retry: RetryPolicy,
+    /// PEM files of extra trusted certificate authorities for mail servers (self-hosted
+    /// servers, the test servers). From `CAIXA_EXTRA_CA_CERTS` (paths separated by `:`).
+    pub extra_ca_files: Vec<PathBuf>,
 }
 
 impl Config {
@@ -60,6 +66,13 @@ impl Config {
             secrets,
             agent_name: default_agent_name(),
             retry: RetryPolicy::default(),
+            extra_ca_files: std::env::var_os("CAIXA_EXTRA_CA_CERTS")
+                .map(|v| {
+                    std::env::split_paths(&v)
+                        .filter(|p| !p.as_os_str().is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
         }
     }
 }
@@ -93,6 +106,11 @@ pub(crate) struct Inner {
     pub(crate) http: reqwest::Client,
     gateway: RwLock<GatewayState>,
     pub(crate) shutdown: CancellationToken,
+    /// Live state of inboxes that keep their own connection (e-mail).
+    inbox_states: RwLock<HashMap<InboxId, InboxState>>,
+    pub(crate) email: email_channel::Workers,
+    tls: OnceLock<std::result::Result<TlsSetup, String>>,
+    started: AtomicBool,
 }
 
 /// The background tasks of a started engine.
@@ -131,6 +149,10 @@ impl Caixa {
                 http,
                 gateway: RwLock::new(GatewayState::NotStarted),
                 shutdown: CancellationToken::new(),
+                inbox_states: RwLock::new(HashMap::new()),
+                email: email_channel::Workers::default(),
+                tls: OnceLock::new(),
+                started: AtomicBool::new(false),
             }),
         })
     }
@@ -170,11 +192,56 @@ impl Caixa {
         }
         tasks.push(tokio::spawn(crate::outbox::run(self.clone())));
         tasks.push(tokio::spawn(watch_external_writes(self.clone())));
+        self.inner.started.store(true, Ordering::SeqCst);
+        self.reconcile_workers().await;
         Ok(Running {
             gateway_addr,
             tasks,
             shutdown: self.inner.shutdown.clone(),
         })
+    }
+
+    /// Starts, restarts or stops e-mail workers to match the stored inboxes.
+    async fn reconcile_workers(&self) {
+        if !self.inner.started.load(Ordering::SeqCst) || self.inner.shutdown.is_cancelled() {
+            return;
+        }
+        match self
+            .inner
+            .store
+            .read(email_channel::worker::inboxes_to_run)
+            .await
+        {
+            Ok(wanted) => self
+                .inner
+                .email
+                .reconcile(self, wanted, &self.inner.shutdown),
+            Err(e) => tracing::error!("cannot list e-mail inboxes: {e}"),
+        }
+    }
+
+    /// The TLS client setup for mail servers (built once).
+    pub(crate) fn tls(&self) -> std::result::Result<TlsSetup, MailError> {
+        self.inner
+            .tls
+            .get_or_init(|| {
+                TlsSetup::new(&self.inner.cfg.extra_ca_files).map_err(|e| e.to_string())
+            })
+            .clone()
+            .map_err(MailError::Protocol)
+    }
+
+    /// Records and announces the live state of an inbox with its own connection.
+    pub(crate) fn set_inbox_state(&self, inbox_id: InboxId, state: InboxState) {
+        let changed = match self.inner.inbox_states.write() {
+            Ok(mut m) => m.insert(inbox_id, state.clone()).as_ref() != Some(&state),
+            Err(_) => false,
+        };
+        if changed {
+            self.inner
+                .bus
+                .emit(CoreEvent::InboxStateChanged { inbox_id, state });
+        }
     }
 
     fn set_gateway(&self, state: GatewayState) {
@@ -234,7 +301,16 @@ impl Caixa {
 
     // ---- inboxes -------------------------------------------------------------------------
 
-    fn inbox_state(&self, _inbox: &Inbox) -> InboxState {
+    fn inbox_state(&self, inbox: &Inbox) -> InboxState {
+        if inbox.kind == ChannelKind::Email {
+            return self
+                .inner
+                .inbox_states
+                .read()
+                .ok()
+                .and_then(|m| m.get(&inbox.id).cloned())
+                .unwrap_or(InboxState::Starting);
+        }
         // Website and API inboxes receive through the gateway, so they share its state.
         match self.gateway_state() {
             GatewayState::Running(_) => InboxState::Connected,
@@ -259,6 +335,7 @@ impl Caixa {
                 None,
                 Some(format!("{base}/api/v1/inboxes/{}/messages", inbox.token)),
             ),
+            ChannelKind::Email => (None, None, None),
         };
         InboxView {
             state: self.inbox_state(&inbox),
@@ -291,17 +368,21 @@ impl Caixa {
     pub async fn add_inbox(&self, input: InboxInput) -> Result<InboxView> {
         let input = inbox_config::validate(&input)?;
         let token = inbox_config::new_token();
-        let secret_ref = match input.settings.kind() {
-            ChannelKind::Api => {
+        let secret = match input.settings.kind() {
+            ChannelKind::Api => Some(inbox_config::new_secret()),
+            ChannelKind::Email => match input.password.as_deref() {
+                Some(p) if !p.is_empty() => Some(p.to_string()),
+                _ => return Err(Error::field("password", "Enter the mailbox password.")),
+            },
+            ChannelKind::Website => None,
+        };
+        let secret_ref = match secret {
+            Some(secret) => {
                 let reference = format!("inbox/{token}/secret");
-                self.inner
-                    .cfg
-                    .secrets
-                    .set(&reference, &inbox_config::new_secret())
-                    .await?;
+                self.inner.cfg.secrets.set(&reference, &secret).await?;
                 Some(reference)
             }
-            ChannelKind::Website => None,
+            None => None,
         };
         let now = now_ms();
         let stored = {
@@ -332,11 +413,23 @@ impl Caixa {
         };
         tracing::info!(inbox = inbox.id, kind = inbox.kind.as_str(), "inbox added");
         self.inner.bus.emit(CoreEvent::InboxesChanged);
+        self.reconcile_workers().await;
         Ok(self.inbox_view(inbox))
     }
 
     pub async fn update_inbox(&self, id: InboxId, input: InboxInput) -> Result<InboxView> {
         let input = inbox_config::validate(&input)?;
+        if let Some(password) = input.password.as_deref().filter(|p| !p.is_empty()) {
+            if input.settings.kind() == ChannelKind::Email {
+                let reference = self
+                    .inner
+                    .store
+                    .read(move |c| inboxes::secret_ref(c, id))
+                    .await?
+                    .ok_or_else(|| Error::Conflict("this inbox has no password slot".into()))?;
+                self.inner.cfg.secrets.set(&reference, password).await?;
+            }
+        }
         let inbox = self
             .inner
             .store
@@ -355,6 +448,13 @@ impl Caixa {
         self.inner.bus.emit(CoreEvent::InboxesChanged);
         // Conversation rows show the inbox name.
         self.inner.bus.emit(CoreEvent::Resync);
+        if inbox.kind == ChannelKind::Email {
+            // A new password with the same settings: restart the worker anyway.
+            self.inner
+                .email
+                .send(id, email_channel::worker::Command::SyncNow);
+        }
+        self.reconcile_workers().await;
         Ok(self.inbox_view(inbox))
     }
 
@@ -372,6 +472,7 @@ impl Caixa {
         }
         self.inner.bus.emit(CoreEvent::InboxesChanged);
         self.inner.bus.emit(CoreEvent::Resync);
+        self.reconcile_workers().await;
         Ok(())
     }
 
@@ -461,7 +562,7 @@ impl Caixa {
                     },
                 )?
                 .ok_or_else(|| Error::Internal("message not stored".into()))?;
-                conversations::touch(tx, conversation_id, kind, &content, now)?;
+                conversations::touch(tx, conversation_id, kind, &content, now, false)?;
                 messages::get(tx, id)
             })
             .await?;
@@ -541,8 +642,130 @@ impl Caixa {
             self.inner
                 .bus
                 .emit(CoreEvent::ConversationChanged { conversation_id });
+            self.mark_seen_on_server(conversation_id).await?;
         }
         Ok(())
+    }
+
+    /// E-mail inboxes with "mark as read on the server" set `\Seen` on the customer's mail.
+    async fn mark_seen_on_server(&self, conversation_id: ConversationId) -> Result<()> {
+        let (inbox_id, _) = self
+            .inner
+            .store
+            .read(move |c| conversations::source(c, conversation_id))
+            .await?;
+        let inbox = self.get_inbox(inbox_id).await?;
+        if let InboxSettings::Email(s) = &inbox.settings {
+            if s.mark_seen {
+                let copies = self
+                    .inner
+                    .store
+                    .read(move |c| email::server_copies(c, conversation_id))
+                    .await?;
+                if !copies.is_empty() {
+                    self.inner
+                        .email
+                        .send(inbox_id, email_channel::worker::Command::MarkSeen(copies));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks an e-mail inbox's IMAP and SMTP servers. The password is the one given, else
+    /// the stored one of `inbox_id`.
+    pub async fn test_email_connection(
+        &self,
+        settings: EmailSettings,
+        password: Option<String>,
+        inbox_id: Option<InboxId>,
+    ) -> Result<ConnectionReport> {
+        let password = match (password.filter(|p| !p.is_empty()), inbox_id) {
+            (Some(p), _) => p,
+            (None, Some(id)) => self.inbox_secret(id).await?,
+            (None, None) => return Err(Error::field("password", "Enter the mailbox password.")),
+        };
+        let checked = inbox_config::validate(&InboxInput {
+            name: "test".into(),
+            settings: InboxSettings::Email(settings),
+            password: None,
+        })?;
+        let InboxSettings::Email(settings) = checked.settings else {
+            return Err(Error::Internal("validated settings changed kind".into()));
+        };
+        let tls = self.tls().map_err(|e| Error::Internal(e.to_string()))?;
+        Ok(email_channel::test_connection(&tls, &settings, &password).await)
+    }
+
+    /// The HTML body of an e-mail, as a sandboxable document. Remote images stay blocked
+    /// unless `load_remote` or the sender is trusted.
+    pub async fn message_html(
+        &self,
+        message_id: MessageId,
+        load_remote: bool,
+    ) -> Result<MessageHtml> {
+        let data_dir = self.inner.cfg.data_dir.clone();
+        self.inner
+            .store
+            .read(move |c| {
+                let (html, from, inbox_id) =
+                    email::html_of(c, message_id)?.ok_or(Error::NotFound("HTML body"))?;
+                let trusted = match &from {
+                    Some(a) => email::is_trusted_sender(c, inbox_id, a)?,
+                    None => false,
+                };
+                let mut inline = Vec::new();
+                for (cid, mime, sha) in attachments::inline_parts(c, message_id)? {
+                    if let Ok(bytes) = std::fs::read(attachments::path_of(&data_dir, &sha)) {
+                        use base64::Engine;
+                        let b64 = base64::engine::general_purpose::STANDARD.encode(bytes);
+                        inline.push((cid, format!("data:{mime};base64,{b64}")));
+                    }
+                }
+                let (html, blocked_images) =
+                    email_channel::html::display_document(&html, &inline, load_remote || trusted);
+                Ok(MessageHtml {
+                    html,
+                    blocked_images,
+                })
+            })
+            .await
+    }
+
+    /// Always load remote images from this message's sender.
+    pub async fn trust_sender(&self, message_id: MessageId) -> Result<()> {
+        self.inner
+            .store
+            .write(move |tx| {
+                let (_, from, inbox_id) =
+                    email::html_of(tx, message_id)?.ok_or(Error::NotFound("HTML body"))?;
+                let from = from.ok_or(Error::NotFound("sender address"))?;
+                email::trust_sender(tx, inbox_id, &from)
+            })
+            .await
+    }
+
+    /// A copy of an attachment under its own name (so the system opens it with the right
+    /// app), in the data dir's `open/` folder.
+    pub async fn attachment_file(&self, attachment_id: i64) -> Result<PathBuf> {
+        let (name, _mime, sha) = self
+            .inner
+            .store
+            .read(move |c| attachments::get(c, attachment_id))
+            .await?;
+        let data_dir = self.inner.cfg.data_dir.clone();
+        tokio::task::spawn_blocking(move || {
+            let source = attachments::path_of(&data_dir, &sha);
+            let dir = data_dir.join("open").join(attachment_id.to_string());
+            std::fs::create_dir_all(&dir)?;
+            let target = dir.join(if name.is_empty() { "attachment" } else { &name });
+            if !target.exists() {
+                std::fs::copy(&source, &target)?;
+            }
+            Ok(target)
+        })
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))?
     }
 
     /// Puts a failed reply back in the outbox.
@@ -659,6 +882,8 @@ async fn watch_external_writes(caixa: Caixa) {
             tracing::debug!("store changed by another process");
             caixa.inner.bus.emit(CoreEvent::Resync);
             caixa.inner.outbox_wake.notify_one();
+            // `caixa-cli inbox add email` next to the running app: start its worker here.
+            caixa.reconcile_workers().await;
         }
         last = Some(version);
     }

@@ -4,7 +4,7 @@
 use rand::distr::{Alphanumeric, SampleString};
 
 use crate::error::{Error, Result};
-use crate::model::{FieldError, InboxInput, InboxSettings};
+use crate::model::{FieldError, InboxInput, InboxSettings, MailSecurity, MailServer};
 
 /// Returns the input with surrounding blanks trimmed, or every field error at once.
 pub fn validate(input: &InboxInput) -> Result<InboxInput> {
@@ -59,9 +59,38 @@ pub fn validate(input: &InboxInput) -> Result<InboxInput> {
             }
             InboxSettings::Api(a)
         }
+        InboxSettings::Email(e) => {
+            let mut e = e.clone();
+            e.address = e.address.trim().to_lowercase();
+            e.display_name = e.display_name.trim().to_string();
+            e.username = e.username.trim().to_string();
+            if !is_email_address(&e.address) {
+                err("address", "Enter an e-mail address like support@acme.com.");
+            }
+            if e.username.is_empty() {
+                e.username = e.address.clone();
+            }
+            for (prefix, server) in [("imap", &mut e.imap), ("smtp", &mut e.smtp)] {
+                server.host = server.host.trim().trim_end_matches('.').to_lowercase();
+                for (field, message) in check_server(server) {
+                    errors.push(FieldError {
+                        field: format!("{prefix}_{field}"),
+                        message: message.into(),
+                    });
+                }
+            }
+            if e.lookback_days == Some(0) {
+                e.lookback_days = None;
+            }
+            InboxSettings::Email(e)
+        }
     };
     if errors.is_empty() {
-        Ok(InboxInput { name, settings })
+        Ok(InboxInput {
+            name,
+            settings,
+            password: input.password.clone(),
+        })
     } else {
         Err(Error::Validation(errors))
     }
@@ -77,6 +106,46 @@ fn http_url(s: &str) -> std::result::Result<url::Url, &'static str> {
         return Err("The address needs a host name.");
     }
     Ok(url)
+}
+
+fn is_email_address(s: &str) -> bool {
+    let Some((local, domain)) = s.rsplit_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && (domain.contains('.') || domain == "localhost")
+        && !s
+            .chars()
+            .any(|c| c.is_whitespace() || c == '<' || c == '>' || c == ',')
+}
+
+fn check_server(server: &MailServer) -> Vec<(&'static str, &'static str)> {
+    let mut errors = Vec::new();
+    if server.host.is_empty() {
+        errors.push(("host", "Enter the server name, like imap.example.com."));
+    } else if server
+        .host
+        .chars()
+        .any(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']')))
+    {
+        errors.push((
+            "host",
+            "A server name has only letters, digits, dots and dashes.",
+        ));
+    }
+    if server.port == 0 {
+        errors.push(("port", "Enter the port number (1–65535)."));
+    }
+    if server.security == MailSecurity::Plain
+        && !server.host.is_empty()
+        && !crate::channels::email::net::is_loopback(&server.host)
+    {
+        errors.push((
+            "security",
+            "Unencrypted connections are only allowed to this computer; choose TLS or STARTTLS.",
+        ));
+    }
+    errors
 }
 
 fn is_hex_color(s: &str) -> bool {
@@ -115,6 +184,7 @@ mod tests {
 
     fn website(url: &str, color: &str) -> InboxInput {
         InboxInput {
+            password: None,
             name: " Acme ".into(),
             settings: InboxSettings::Website(WebsiteSettings {
                 website_url: url.into(),
@@ -156,12 +226,60 @@ mod tests {
             ["website_url"]
         );
         let api = InboxInput {
+            password: None,
             name: "Shop".into(),
             settings: InboxSettings::Api(ApiSettings {
                 webhook_url: Some("javascript:alert(1)".into()),
             }),
         };
         assert_eq!(fields(validate(&api).unwrap_err()), ["webhook_url"]);
+    }
+
+    #[test]
+    fn email_settings_are_checked() {
+        use crate::model::EmailSettings;
+        let server = |host: &str, port, security| MailServer {
+            host: host.into(),
+            port,
+            security,
+        };
+        let input = |address: &str, imap: MailServer, smtp: MailServer| InboxInput {
+            name: "Support".into(),
+            settings: InboxSettings::Email(EmailSettings {
+                address: address.into(),
+                display_name: " Acme ".into(),
+                imap,
+                smtp,
+                username: "".into(),
+                lookback_days: Some(0),
+                mark_seen: true,
+            }),
+            password: Some("pw".into()),
+        };
+        let ok = validate(&input(
+            " Support@Acme.Example ",
+            server("IMAP.acme.example", 993, MailSecurity::Tls),
+            server("127.0.0.1", 2525, MailSecurity::Plain),
+        ))
+        .unwrap();
+        let InboxSettings::Email(e) = ok.settings else {
+            panic!()
+        };
+        assert_eq!(e.address, "support@acme.example");
+        assert_eq!(e.username, "support@acme.example");
+        assert_eq!(e.imap.host, "imap.acme.example");
+        assert_eq!(e.lookback_days, None);
+        assert_eq!(ok.password.as_deref(), Some("pw"));
+        let bad = validate(&input(
+            "not-an-address",
+            server("", 0, MailSecurity::Tls),
+            server("smtp.acme.example", 25, MailSecurity::Plain),
+        ))
+        .unwrap_err();
+        assert_eq!(
+            fields(bad),
+            ["address", "imap_host", "imap_port", "smtp_security"]
+        );
     }
 
     #[test]

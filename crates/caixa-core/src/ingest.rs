@@ -55,6 +55,7 @@ pub fn ingest(tx: &Transaction<'_>, m: &Incoming<'_>) -> Result<Ingested> {
             MessageKind::Incoming,
             m.content,
             m.created_at,
+            true,
         )?;
     }
     Ok(Ingested {

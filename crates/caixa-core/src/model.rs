@@ -16,6 +16,7 @@ pub type MessageId = i64;
 pub enum ChannelKind {
     Website,
     Api,
+    Email,
 }
 
 impl ChannelKind {
@@ -23,6 +24,7 @@ impl ChannelKind {
         match self {
             ChannelKind::Website => "website",
             ChannelKind::Api => "api",
+            ChannelKind::Email => "email",
         }
     }
 
@@ -30,6 +32,7 @@ impl ChannelKind {
         match s {
             "website" => Some(ChannelKind::Website),
             "api" => Some(ChannelKind::Api),
+            "email" => Some(ChannelKind::Email),
             _ => None,
         }
     }
@@ -182,12 +185,68 @@ pub struct ApiSettings {
     pub webhook_url: Option<String>,
 }
 
+/// How a mail connection is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Type)]
+#[serde(rename_all = "snake_case")]
+pub enum MailSecurity {
+    /// TLS from the first byte (IMAP 993, SMTP 465).
+    Tls,
+    /// Plain connection upgraded with STARTTLS before login (IMAP 143, SMTP 587).
+    StartTls,
+    /// No encryption: refused unless the host is this computer (loopback).
+    Plain,
+}
+
+impl MailSecurity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MailSecurity::Tls => "tls",
+            MailSecurity::StartTls => "start_tls",
+            MailSecurity::Plain => "plain",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.replace('-', "_").to_ascii_lowercase().as_str() {
+            "tls" | "ssl" => Some(MailSecurity::Tls),
+            "start_tls" | "starttls" => Some(MailSecurity::StartTls),
+            "plain" | "none" => Some(MailSecurity::Plain),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Type)]
+pub struct MailServer {
+    pub host: String,
+    pub port: u16,
+    pub security: MailSecurity,
+}
+
+/// Settings of an e-mail inbox. The password is in the OS keychain, never here.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
+pub struct EmailSettings {
+    /// The support address customers write to; replies go out from it.
+    pub address: String,
+    /// Shown as the sender of replies (`Acme Support <support@acme.example>`).
+    pub display_name: String,
+    pub imap: MailServer,
+    pub smtp: MailServer,
+    /// Login for both servers (often the address itself).
+    pub username: String,
+    /// Initial sync: only mail from the last N days; `None` = the whole mailbox.
+    pub lookback_days: Option<u32>,
+    /// Opening a conversation in Caixa marks its mail as read (\Seen) on the server too.
+    pub mark_seen: bool,
+}
+
 /// The per-kind part of an inbox's configuration, as stored and as edited.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum InboxSettings {
     Website(WebsiteSettings),
     Api(ApiSettings),
+    Email(EmailSettings),
 }
 
 impl InboxSettings {
@@ -195,6 +254,7 @@ impl InboxSettings {
         match self {
             InboxSettings::Website(_) => ChannelKind::Website,
             InboxSettings::Api(_) => ChannelKind::Api,
+            InboxSettings::Email(_) => ChannelKind::Email,
         }
     }
 }
@@ -204,6 +264,18 @@ impl InboxSettings {
 pub struct InboxInput {
     pub name: String,
     pub settings: InboxSettings,
+    /// E-mail: the mailbox password, moved to the keychain on save. When editing, `None`
+    /// keeps the stored one.
+    #[serde(default)]
+    pub password: Option<String>,
+}
+
+/// Result of checking an e-mail inbox's servers before (or after) saving it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
+pub struct ConnectionReport {
+    /// `None` when the IMAP server accepted the login and has an INBOX; else what failed.
+    pub imap_error: Option<String>,
+    pub smtp_error: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
@@ -225,6 +297,8 @@ pub enum InboxState {
     Starting,
     /// Receiving: the gateway is listening (website, API) or the provider is connected.
     Connected,
+    /// Fetching mail: `done` of `total` new messages stored so far.
+    Syncing { done: u32, total: u32 },
     /// Not receiving, with the reason in plain words.
     Error { reason: String },
 }
@@ -316,6 +390,10 @@ pub struct Message {
     pub error: Option<String>,
     pub created_at: i64,
     pub attachments: Vec<Attachment>,
+    /// E-mail: the subject line.
+    pub subject: Option<String>,
+    /// E-mail: the message has an HTML body (fetch it with `message_html`).
+    pub has_html: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
@@ -324,6 +402,15 @@ pub struct Contact {
     pub name: String,
     pub email: Option<String>,
     pub phone: Option<String>,
+}
+
+/// An HTML mail body ready for a sandboxed frame (`srcdoc`): a whole document with a strict
+/// Content-Security-Policy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
+pub struct MessageHtml {
+    pub html: String,
+    /// Remote images left out; non-zero means the UI may offer "Load images".
+    pub blocked_images: u32,
 }
 
 /// One search result; `snippet` marks matches between `\u{2}` and `\u{3}`.

@@ -150,7 +150,12 @@ async fn send(caixa: &Caixa, q: &messages::Queued) -> Result<Sent, SendError> {
             )
             .await
         }
-        (ChannelKind::Api, _) => Err(SendError::Permanent("inbox settings are corrupt".into())),
+        (ChannelKind::Email, InboxSettings::Email(settings)) => {
+            channels::email::send_reply(caixa, inbox.id, settings, q).await
+        }
+        (ChannelKind::Api | ChannelKind::Email, _) => {
+            Err(SendError::Permanent("inbox settings are corrupt".into()))
+        }
     }
 }
 

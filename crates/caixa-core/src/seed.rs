@@ -165,6 +165,7 @@ pub fn seed(store: &Store, conversations: u64, messages: u64) -> Result<SeedRepo
                             MessageKind::Outgoing,
                             &text,
                             at,
+                            false,
                         )?;
                     }
                     written += 1;

@@ -101,6 +101,7 @@ impl Webhook {
 async fn add_api(caixa: &Caixa, webhook: Option<String>) -> (InboxView, String) {
     let view = caixa
         .add_inbox(InboxInput {
+            password: None,
             name: "Shop".into(),
             settings: InboxSettings::Api(ApiSettings {
                 webhook_url: webhook,
@@ -406,6 +407,7 @@ async fn webhook_failures_retry_then_fail_with_reason() {
 async fn add_website(caixa: &Caixa) -> InboxView {
     caixa
         .add_inbox(InboxInput {
+            password: None,
             name: "Acme".into(),
             settings: InboxSettings::Website(WebsiteSettings {
                 website_url: "https://acme.example".into(),

@@ -2,6 +2,7 @@
 //! inboxes happens in the gateway; this module holds the sending side.
 
 pub mod api;
+pub mod email;
 pub mod website;
 
 /// Why a send did not work, and whether trying again can help.

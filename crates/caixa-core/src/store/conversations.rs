@@ -182,12 +182,15 @@ pub fn source(conn: &Connection, id: ConversationId) -> Result<(InboxId, String)
 
 /// Moves the conversation to the top of the list with a new preview. Incoming messages also
 /// count as unread and reopen a resolved or snoozed conversation.
+/// Records new activity. An incoming message counts as unread and, when `reopen`, reopens a
+/// resolved or snoozed conversation (auto-replies do not).
 pub fn touch(
     conn: &Connection,
     id: ConversationId,
     kind: MessageKind,
     preview: &str,
     at: i64,
+    reopen: bool,
 ) -> Result<()> {
     let preview: String = preview.chars().take(160).collect();
     let incoming = kind == MessageKind::Incoming;
@@ -196,9 +199,9 @@ pub fn touch(
             last_activity_at = max(last_activity_at, ?2),
             preview = ?3, preview_kind = ?4,
             unread_count = unread_count + ?5,
-            status = CASE WHEN ?5 = 1 AND status IN ('resolved', 'snoozed') THEN 'open' ELSE status END
+            status = CASE WHEN ?6 = 1 AND status IN ('resolved', 'snoozed') THEN 'open' ELSE status END
          WHERE id = ?1",
-        params![id, at, preview, kind.as_str(), incoming as i64],
+        params![id, at, preview, kind.as_str(), incoming as i64, (incoming && reopen) as i64],
     )?;
     conn.execute(
         "UPDATE conversation_labels SET last_activity_at = (SELECT last_activity_at FROM conversations WHERE id = ?1)

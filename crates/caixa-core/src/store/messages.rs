@@ -5,8 +5,10 @@ use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 use crate::error::{Error, Result};
 use crate::model::{ConversationId, Delivery, InboxId, Message, MessageId, MessageKind};
 
-const COLUMNS: &str =
-    "id, conversation_id, kind, content, sender_name, delivery, error, created_at";
+const COLUMNS: &str = "m.id, m.conversation_id, m.kind, m.content, m.sender_name, m.delivery,
+    m.error, m.created_at, e.subject, e.html IS NOT NULL";
+/// E-mail details are optional: most channels have none.
+const FROM: &str = "messages m LEFT JOIN email_messages e ON e.message_id = m.id";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Message> {
     let kind: String = r.get(2)?;
@@ -27,6 +29,8 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Message> {
         error: r.get(6)?,
         created_at: r.get(7)?,
         attachments: Vec::new(),
+        subject: r.get(8)?,
+        has_html: r.get(9)?,
     })
 }
 
@@ -37,8 +41,8 @@ pub fn list(
     limit: u32,
 ) -> Result<Vec<Message>> {
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT * FROM (SELECT {COLUMNS} FROM messages WHERE conversation_id = ?1
-           ORDER BY id DESC LIMIT ?2) ORDER BY id"
+        "SELECT * FROM (SELECT {COLUMNS} FROM {FROM} WHERE m.conversation_id = ?1
+           ORDER BY m.id DESC LIMIT ?2) ORDER BY 1"
     ))?;
     let rows = stmt.query_map(params![conversation_id, limit], from_row)?;
     let mut messages = rows.collect::<rusqlite::Result<Vec<_>>>()?;
@@ -53,8 +57,8 @@ pub fn list_public(
     limit: u32,
 ) -> Result<Vec<Message>> {
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT * FROM (SELECT {COLUMNS} FROM messages WHERE conversation_id = ?1
-           AND kind IN ('incoming', 'outgoing') ORDER BY id DESC LIMIT ?2) ORDER BY id"
+        "SELECT * FROM (SELECT {COLUMNS} FROM {FROM} WHERE m.conversation_id = ?1
+           AND m.kind IN ('incoming', 'outgoing') ORDER BY m.id DESC LIMIT ?2) ORDER BY 1"
     ))?;
     let rows = stmt.query_map(params![conversation_id, limit], from_row)?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
@@ -80,7 +84,7 @@ fn attach(conn: &Connection, messages: &mut [Message]) -> Result<()> {
 }
 
 pub fn get(conn: &Connection, id: MessageId) -> Result<Message> {
-    let mut stmt = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM messages WHERE id = ?1"))?;
+    let mut stmt = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM {FROM} WHERE m.id = ?1"))?;
     let mut m = stmt
         .query_row([id], from_row)
         .optional()?

@@ -4,8 +4,10 @@
 //! Table modules (`inboxes`, `conversations`, `messages`, `search`) hold plain functions over a
 //! `&Connection` / `&Transaction`; this module only hands out connections.
 
+pub mod attachments;
 pub mod contacts;
 pub mod conversations;
+pub mod email;
 pub mod inboxes;
 pub mod messages;
 mod schema;

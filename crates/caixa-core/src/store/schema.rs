@@ -3,7 +3,7 @@
 use rusqlite_migration::{Migrations, M};
 
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1)])
+    Migrations::new(vec![M::up(V1), M::up(V2)])
 }
 
 const V1: &str = r#"
@@ -143,6 +143,52 @@ CREATE TRIGGER contacts_fts_update AFTER UPDATE ON contacts BEGIN
     INSERT INTO contacts_fts(contacts_fts, rowid, name, email, phone) VALUES ('delete', old.id, old.name, old.email, old.phone);
     INSERT INTO contacts_fts(rowid, name, email, phone) VALUES (new.id, new.name, new.email, new.phone);
 END;
+"#;
+
+/// E-mail: per-folder sync cursors and the RFC 5322 side of each mail message.
+const V2: &str = r#"
+-- Where incremental sync resumes. Written in the same transaction as the messages it covers.
+CREATE TABLE email_folders (
+    inbox_id INTEGER NOT NULL REFERENCES inboxes(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    uid_validity INTEGER NOT NULL,
+    -- Every UID below this has been stored (or skipped with a logged reason).
+    uid_next INTEGER NOT NULL,
+    highest_modseq INTEGER,
+    PRIMARY KEY (inbox_id, name)
+) STRICT;
+
+CREATE TABLE email_messages (
+    message_id INTEGER PRIMARY KEY REFERENCES messages(id) ON DELETE CASCADE,
+    inbox_id INTEGER NOT NULL REFERENCES inboxes(id) ON DELETE CASCADE,
+    -- Message-ID without angle brackets; threading looks replies up by it.
+    rfc_message_id TEXT NOT NULL,
+    subject TEXT,
+    from_addr TEXT,
+    -- JSON arrays of addresses.
+    to_addrs TEXT NOT NULL DEFAULT '[]',
+    cc_addrs TEXT NOT NULL DEFAULT '[]',
+    in_reply_to TEXT,
+    -- Space-separated Message-IDs, oldest first, as in the References header.
+    refs TEXT,
+    -- Sanitized HTML body (no scripts, handlers or remote loads without consent).
+    html TEXT,
+    folder TEXT,
+    uid INTEGER,
+    auto_reply INTEGER NOT NULL DEFAULT 0
+) STRICT;
+CREATE INDEX email_messages_rfc_id ON email_messages(inbox_id, rfc_message_id);
+CREATE INDEX email_messages_folder_uid ON email_messages(inbox_id, folder, uid);
+
+-- Inline (cid:) parts are attachments too; this finds them from the HTML.
+ALTER TABLE attachments ADD COLUMN content_id TEXT;
+
+-- Senders whose remote images the agent allowed.
+CREATE TABLE email_trusted_senders (
+    inbox_id INTEGER NOT NULL REFERENCES inboxes(id) ON DELETE CASCADE,
+    address TEXT NOT NULL,
+    PRIMARY KEY (inbox_id, address)
+) STRICT;
 "#;
 
 #[cfg(test)]

@@ -1,0 +1,217 @@
+//! E-mail inboxes: IMAP receives (UID sync + IDLE push), SMTP sends threaded replies, and
+//! Message-ID/References decide which conversation a mail belongs to.
+//!
+//! - [`net`], [`tls`]: reaching servers; [`imap`]: the IMAP commands used.
+//! - [`parse`]: MIME → [`parse::ParsedMail`]; [`html`]: sanitizing and safe display.
+//! - [`thread`]: storing one mail in the right conversation.
+//! - [`worker`]: the per-inbox sync task; [`smtp`]: replies.
+
+pub mod error;
+pub mod html;
+pub mod imap;
+pub mod net;
+pub mod parse;
+pub mod smtp;
+pub mod thread;
+pub mod tls;
+pub mod worker;
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use super::{SendError, Sent};
+use crate::caixa::Caixa;
+use crate::model::{ConnectionReport, Delivery, EmailSettings, InboxId};
+use crate::store::{email, messages};
+pub use error::MailError;
+
+/// The running sync tasks, one per e-mail inbox, restarted when the inbox's settings change.
+#[derive(Default)]
+pub struct Workers {
+    running: Mutex<HashMap<InboxId, Worker>>,
+}
+
+struct Worker {
+    /// The settings it runs with (JSON), to notice edits.
+    settings: String,
+    cancel: CancellationToken,
+    commands: mpsc::UnboundedSender<worker::Command>,
+    task: JoinHandle<()>,
+}
+
+impl Workers {
+    /// Starts workers for new inboxes, restarts those whose settings changed, stops the rest.
+    pub fn reconcile(
+        &self,
+        caixa: &Caixa,
+        wanted: Vec<(InboxId, String)>,
+        parent: &CancellationToken,
+    ) {
+        let Ok(mut running) = self.running.lock() else {
+            return;
+        };
+        running.retain(|id, w| {
+            let keep =
+                wanted.iter().any(|(i, s)| i == id && *s == w.settings) && !w.task.is_finished();
+            if !keep {
+                w.cancel.cancel();
+            }
+            keep
+        });
+        for (id, settings) in wanted {
+            if running.contains_key(&id) {
+                continue;
+            }
+            let cancel = parent.child_token();
+            let (tx, rx) = mpsc::unbounded_channel();
+            let task = tokio::spawn(worker::run(caixa.clone(), id, cancel.clone(), rx));
+            running.insert(
+                id,
+                Worker {
+                    settings,
+                    cancel,
+                    commands: tx,
+                    task,
+                },
+            );
+        }
+    }
+
+    pub fn send(&self, inbox_id: InboxId, command: worker::Command) {
+        if let Ok(running) = self.running.lock() {
+            if let Some(w) = running.get(&inbox_id) {
+                let _ = w.commands.send(command);
+            }
+        }
+    }
+
+    pub fn stop_all(&self) {
+        if let Ok(mut running) = self.running.lock() {
+            for (_, w) in running.drain() {
+                w.cancel.cancel();
+            }
+        }
+    }
+}
+
+/// Sends one queued reply of an e-mail conversation.
+pub async fn send_reply(
+    caixa: &Caixa,
+    inbox_id: InboxId,
+    settings: &EmailSettings,
+    q: &messages::Queued,
+) -> Result<Sent, SendError> {
+    let conversation_id = q.conversation_id;
+    let ctx = caixa
+        .store()
+        .read(move |c| email::reply_context(c, conversation_id))
+        .await
+        .map_err(|e| SendError::Transient(format!("cannot read the conversation: {e}")))?
+        .ok_or_else(|| {
+            SendError::Permanent(
+                "this conversation has no e-mail from the customer to answer".into(),
+            )
+        })?;
+    let password = caixa.inbox_secret(inbox_id).await.map_err(|e| {
+        SendError::Transient(format!("cannot read the password from the keychain: {e}"))
+    })?;
+    let tls = caixa
+        .tls()
+        .map_err(|e| SendError::Permanent(e.to_string()))?;
+    let out = smtp::build_reply(settings, &ctx, &q.content).map_err(SendError::Permanent)?;
+    smtp::send(settings, &tls, &password, &out)
+        .await
+        .map_err(|(e, transient)| {
+            if transient {
+                SendError::Transient(e.to_string())
+            } else {
+                SendError::Permanent(e.to_string())
+            }
+        })?;
+    // Known by its Message-ID before the Sent copy exists, so syncing Sent never shows it twice
+    // and the customer's answer (In-Reply-To: this id) finds the conversation.
+    let (id, message_id) = (q.id, out.message_id.clone());
+    let own = settings.address.to_ascii_lowercase();
+    let subject = out.message.headers().get_raw("Subject").map(str::to_string);
+    let refs: Vec<String> = ctx
+        .references
+        .iter()
+        .cloned()
+        .chain(std::iter::once(ctx.rfc_message_id.clone()))
+        .collect();
+    let to = vec![ctx.reply_to.clone()];
+    caixa
+        .store()
+        .write(move |tx| {
+            email::insert_meta(
+                tx,
+                id,
+                inbox_id,
+                &email::Meta {
+                    rfc_message_id: &message_id,
+                    subject: subject.as_deref(),
+                    from_addr: Some(&own),
+                    to: &to,
+                    cc: &[],
+                    in_reply_to: Some(&ctx.rfc_message_id),
+                    references: &refs,
+                    html: None,
+                    folder: None,
+                    uid: None,
+                    auto_reply: false,
+                },
+            )?;
+            messages::mark_sent(tx, id, Delivery::Sent, Some(&message_id))
+        })
+        .await
+        .map_err(|e| SendError::Permanent(format!("sent, but not recorded: {e}")))?;
+    let raw = out.message.formatted();
+    let (settings, tls) = (settings.clone(), tls.clone());
+    tokio::spawn(async move {
+        if let Err(e) = append_to_sent(&settings, &tls, &password, &raw).await {
+            tracing::warn!(inbox = inbox_id, "reply sent, but not copied to Sent: {e}");
+        }
+    });
+    Ok(Sent {
+        delivery: Delivery::Sent,
+        source_id: Some(out.message_id),
+    })
+}
+
+async fn append_to_sent(
+    settings: &EmailSettings,
+    tls: &tls::TlsSetup,
+    password: &str,
+    raw: &[u8],
+) -> Result<(), MailError> {
+    let mut s = imap::login(&settings.imap, tls, &settings.username, password).await?;
+    let Some(sent) = imap::find_sent(&mut s).await? else {
+        return Err(MailError::MailboxNotFound("Sent".into()));
+    };
+    imap::timed(s.append(&sent, Some("(\\Seen)"), None, raw)).await?;
+    let _ = imap::timed(s.logout()).await;
+    Ok(())
+}
+
+/// Checks both servers with these settings; each side says what failed, in plain words.
+pub async fn test_connection(
+    tls: &tls::TlsSetup,
+    settings: &EmailSettings,
+    password: &str,
+) -> ConnectionReport {
+    let imap_check = async {
+        let mut s = imap::login(&settings.imap, tls, &settings.username, password).await?;
+        imap::select(&mut s, "INBOX", false).await?;
+        let _ = imap::timed(s.logout()).await;
+        Ok::<(), MailError>(())
+    };
+    let (imap_result, smtp_result) = tokio::join!(imap_check, smtp::check(settings, tls, password));
+    ConnectionReport {
+        imap_error: imap_result.err().map(|e| e.to_string()),
+        smtp_error: smtp_result.err().map(|e| e.to_string()),
+    }
+}

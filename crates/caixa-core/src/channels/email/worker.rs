@@ -1,0 +1,426 @@
+//! One task per e-mail inbox: log in, sync INBOX (and Sent) by UID, then IDLE on INBOX for
+//! push; on any failure show the reason on the inbox and reconnect with exponential backoff
+//! and jitter. Settings problems (wrong password, untrusted certificate) wait long instead
+//! of hammering the server.
+
+use std::time::Duration;
+
+use futures_util::TryStreamExt;
+use rand::Rng;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::error::MailError;
+use super::imap::{self, timed, Session};
+use super::parse::{self, ParsedMail};
+use super::thread::{self, Origin};
+use crate::caixa::Caixa;
+use crate::model::{CoreEvent, EmailSettings, InboxId, InboxSettings, InboxState};
+use crate::store::{attachments, email, inboxes, now_ms};
+
+/// IDLE is renewed well within the 29 minutes servers allow (RFC 2177).
+pub const IDLE_RENEW: Duration = Duration::from_secs(10 * 60);
+/// Mail fetched and stored per transaction.
+const CHUNK: usize = 100;
+const BACKOFF_MAX: Duration = Duration::from_secs(5 * 60);
+/// After an error only the agent can fix, try again this rarely (editing the inbox restarts
+/// the worker at once).
+const NEEDS_USER_RETRY: Duration = Duration::from_secs(15 * 60);
+
+/// Requests from the rest of the engine to a running worker.
+#[derive(Debug)]
+pub enum Command {
+    /// Set `\Seen` on these `(folder, uid)` copies.
+    MarkSeen(Vec<(String, u32)>),
+    /// Look for new mail now.
+    SyncNow,
+}
+
+pub async fn run(
+    caixa: Caixa,
+    inbox_id: InboxId,
+    cancel: CancellationToken,
+    mut commands: mpsc::UnboundedReceiver<Command>,
+) {
+    let mut failures: u32 = 0;
+    loop {
+        let outcome = tokio::select! {
+            _ = cancel.cancelled() => return,
+            r = session(&caixa, inbox_id, &cancel, &mut commands, &mut failures) => r,
+        };
+        let err = match outcome {
+            Ok(()) => return,
+            Err(e) => e,
+        };
+        failures += 1;
+        let wait = if err.needs_user() {
+            NEEDS_USER_RETRY
+        } else {
+            backoff(failures)
+        };
+        tracing::warn!(inbox = inbox_id, retry_in = ?wait, "e-mail: {err}");
+        caixa.set_inbox_state(
+            inbox_id,
+            InboxState::Error {
+                reason: err.to_string(),
+            },
+        );
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tokio::time::sleep(wait) => {}
+            // A new request (e.g. "sync now") also means: try again now.
+            Some(_) = commands.recv() => {}
+        }
+    }
+}
+
+fn backoff(failures: u32) -> Duration {
+    let exp = Duration::from_secs(1) * 2u32.saturating_pow(failures.saturating_sub(1).min(12));
+    let exp = exp.min(BACKOFF_MAX);
+    let half = exp.as_millis() as u64 / 2;
+    Duration::from_millis(half + rand::rng().random_range(0..=half))
+}
+
+async fn session(
+    caixa: &Caixa,
+    inbox_id: InboxId,
+    cancel: &CancellationToken,
+    commands: &mut mpsc::UnboundedReceiver<Command>,
+    failures: &mut u32,
+) -> Result<(), MailError> {
+    let (settings, password) = load(caixa, inbox_id).await?;
+    caixa.set_inbox_state(inbox_id, InboxState::Starting);
+    let tls = caixa.tls()?;
+    let mut s = imap::login(&settings.imap, &tls, &settings.username, &password).await?;
+    let condstore = imap::has_capability(&mut s, "CONDSTORE").await?;
+    let sent = imap::find_sent(&mut s).await?;
+    loop {
+        if let Some(sent) = &sent {
+            sync_folder(caixa, inbox_id, &settings, &mut s, sent, true, condstore).await?;
+        }
+        // INBOX last: it stays selected for IDLE.
+        sync_folder(
+            caixa, inbox_id, &settings, &mut s, "INBOX", false, condstore,
+        )
+        .await?;
+        *failures = 0;
+        caixa.set_inbox_state(inbox_id, InboxState::Connected);
+
+        let mut idle = s.idle();
+        timed(idle.init()).await?;
+        let (wait, stop) = idle.wait_with_timeout(IDLE_RENEW);
+        let mut pending = None;
+        let mut stopping = false;
+        tokio::select! {
+            r = wait => { r?; }
+            _ = cancel.cancelled() => stopping = true,
+            c = commands.recv() => match c {
+                Some(c) => pending = Some(c),
+                // The engine dropped this worker.
+                None => stopping = true,
+            },
+        }
+        drop(stop);
+        s = timed(idle.done()).await?;
+        if stopping {
+            let _ = tokio::time::timeout(Duration::from_secs(2), s.logout()).await;
+            return Ok(());
+        }
+        if let Some(Command::MarkSeen(copies)) = pending {
+            mark_seen(&mut s, copies).await?;
+        }
+    }
+}
+
+async fn load(caixa: &Caixa, inbox_id: InboxId) -> Result<(EmailSettings, String), MailError> {
+    let inbox = caixa
+        .get_inbox(inbox_id)
+        .await
+        .map_err(|e| MailError::Protocol(format!("inbox unavailable: {e}")))?;
+    let InboxSettings::Email(settings) = inbox.settings else {
+        return Err(MailError::Protocol("not an e-mail inbox".into()));
+    };
+    let password = caixa
+        .inbox_secret(inbox_id)
+        .await
+        .map_err(|e| MailError::Auth(format!("no password available: {e}")))?;
+    Ok((settings, password))
+}
+
+async fn mark_seen(s: &mut Session, copies: Vec<(String, u32)>) -> Result<(), MailError> {
+    let mut by_folder: std::collections::BTreeMap<String, Vec<u32>> = Default::default();
+    for (folder, uid) in copies {
+        by_folder.entry(folder).or_default().push(uid);
+    }
+    for (folder, uids) in &by_folder {
+        imap::select(s, folder, false).await?;
+        let set = uids
+            .iter()
+            .map(u32::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
+        timed(async {
+            let stream = s.uid_store(&set, "+FLAGS.SILENT (\\Seen)").await?;
+            stream.try_collect::<Vec<_>>().await
+        })
+        .await?;
+    }
+    // Back to INBOX for IDLE.
+    imap::select(s, "INBOX", false).await?;
+    Ok(())
+}
+
+/// Fetches and stores every mail of `folder` not stored yet, newest first, then moves the
+/// folder cursor in the same transaction as the last batch.
+async fn sync_folder(
+    caixa: &Caixa,
+    inbox_id: InboxId,
+    settings: &EmailSettings,
+    s: &mut Session,
+    folder: &str,
+    sent_folder: bool,
+    condstore: bool,
+) -> Result<(), MailError> {
+    let mailbox = imap::select(s, folder, condstore).await?;
+    let uid_validity = mailbox.uid_validity.unwrap_or(0);
+    let folder_name = folder.to_string();
+    let known = caixa
+        .store()
+        .read(move |c| email::folder_state(c, inbox_id, &folder_name))
+        .await
+        .map_err(store_err)?;
+    let start = match known {
+        Some(k) if k.uid_validity == uid_validity => k.uid_next.max(1),
+        Some(k) => {
+            // The server renumbered the folder: fetch it all again; Message-IDs dedupe.
+            tracing::warn!(
+                inbox = inbox_id,
+                folder,
+                old = k.uid_validity,
+                new = uid_validity,
+                "UIDVALIDITY changed: full resync"
+            );
+            1
+        }
+        None => 1,
+    };
+    let next_state = email::FolderState {
+        uid_validity,
+        uid_next: mailbox.uid_next.unwrap_or(start),
+        highest_modseq: mailbox.highest_modseq,
+    };
+    if known == Some(next_state) || mailbox.exists == 0 {
+        if known != Some(next_state) {
+            write_cursor(caixa, inbox_id, folder, next_state).await?;
+        }
+        return Ok(());
+    }
+    let mut query = format!("UID {start}:*");
+    if known.is_none() {
+        if let Some(days) = settings.lookback_days {
+            let since = chrono_like_date(now_ms() - days as i64 * 86_400_000);
+            query.push_str(&format!(" SINCE {since}"));
+        }
+    }
+    let mut uids: Vec<u32> = timed(s.uid_search(&query))
+        .await?
+        .into_iter()
+        .filter(|&u| u >= start)
+        .collect();
+    // Newest first, so the list fills from the top during a long first sync.
+    uids.sort_unstable_by(|a, b| b.cmp(a));
+    let total = uids.len() as u32;
+    let highest = uids.first().copied().unwrap_or(0);
+    let final_state = email::FolderState {
+        uid_next: next_state.uid_next.max(highest + 1),
+        ..next_state
+    };
+    if uids.is_empty() {
+        return write_cursor(caixa, inbox_id, folder, final_state).await;
+    }
+    let show_progress = total > CHUNK as u32;
+    let mut done = 0u32;
+    let chunks: Vec<Vec<u32>> = uids.chunks(CHUNK).map(<[u32]>::to_vec).collect();
+    let last = chunks.len() - 1;
+    for (i, chunk) in chunks.into_iter().enumerate() {
+        if show_progress {
+            caixa.set_inbox_state(inbox_id, InboxState::Syncing { done, total });
+        }
+        let set = chunk
+            .iter()
+            .map(u32::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
+        let fetched: Vec<(u32, Vec<u8>, Option<i64>)> = timed(async {
+            let stream = s.uid_fetch(&set, "(UID INTERNALDATE BODY.PEEK[])").await?;
+            let all: Vec<_> = stream.try_collect().await?;
+            Ok(all
+                .into_iter()
+                .filter_map(|f| {
+                    let uid = f.uid?;
+                    let date = f.internal_date().map(|d| d.timestamp_millis());
+                    Some((uid, f.body().unwrap_or_default().to_vec(), date))
+                })
+                .collect())
+        })
+        .await?;
+        let cursor = (i == last).then_some(final_state);
+        store_batch(
+            caixa,
+            inbox_id,
+            settings,
+            folder,
+            sent_folder,
+            fetched,
+            cursor,
+        )
+        .await?;
+        done += chunk.len() as u32;
+    }
+    Ok(())
+}
+
+async fn write_cursor(
+    caixa: &Caixa,
+    inbox_id: InboxId,
+    folder: &str,
+    state: email::FolderState,
+) -> Result<(), MailError> {
+    let folder = folder.to_string();
+    caixa
+        .store()
+        .write(move |tx| email::set_folder_state(tx, inbox_id, &folder, &state))
+        .await
+        .map_err(store_err)
+}
+
+/// Parses (off the async threads), writes attachments, then stores the batch and, if given,
+/// the folder cursor in one transaction.
+async fn store_batch(
+    caixa: &Caixa,
+    inbox_id: InboxId,
+    settings: &EmailSettings,
+    folder: &str,
+    sent_folder: bool,
+    fetched: Vec<(u32, Vec<u8>, Option<i64>)>,
+    cursor: Option<email::FolderState>,
+) -> Result<(), MailError> {
+    let data_dir = caixa.config().data_dir.clone();
+    let parsed: Vec<(u32, ParsedMail, Vec<String>, i64)> = tokio::task::spawn_blocking(move || {
+        let mut out = Vec::with_capacity(fetched.len());
+        for (uid, raw, internal) in fetched {
+            let mail = match parse::parse(&raw) {
+                Ok(m) => m,
+                Err(reason) => {
+                    tracing::warn!(uid, "skipping a message that cannot be read: {reason}");
+                    continue;
+                }
+            };
+            let mut saved = Vec::with_capacity(mail.attachments.len());
+            for a in &mail.attachments {
+                match attachments::save_file(&data_dir, &a.data) {
+                    Ok(sha) => saved.push(sha),
+                    Err(e) => {
+                        tracing::error!(uid, "cannot save an attachment: {e}");
+                        saved.push(String::new());
+                    }
+                }
+            }
+            out.push((uid, mail, saved, internal.unwrap_or_else(now_ms)));
+        }
+        out
+    })
+    .await
+    .map_err(|e| MailError::Protocol(format!("parser task failed: {e}")))?;
+
+    let own = settings.address.to_ascii_lowercase();
+    let folder = folder.to_string();
+    let stored = caixa
+        .store()
+        .write(move |tx| {
+            let mut stored = Vec::new();
+            for (uid, mail, saved, received) in &parsed {
+                let origin = Origin {
+                    folder: &folder,
+                    uid: *uid,
+                    sent_folder,
+                };
+                if let Some(s) = thread::store(tx, inbox_id, &own, origin, mail, saved, *received)?
+                {
+                    stored.push(s);
+                }
+            }
+            if let Some(c) = cursor {
+                email::set_folder_state(tx, inbox_id, &folder, &c)?;
+            }
+            Ok(stored)
+        })
+        .await
+        .map_err(store_err)?;
+    for s in stored {
+        caixa.events().emit(CoreEvent::MessageChanged {
+            conversation_id: s.conversation_id,
+            message_id: s.message_id,
+        });
+        caixa.events().emit(CoreEvent::ConversationChanged {
+            conversation_id: s.conversation_id,
+        });
+    }
+    Ok(())
+}
+
+fn store_err(e: crate::error::Error) -> MailError {
+    MailError::Protocol(format!("cannot write to the local store: {e}"))
+}
+
+/// IMAP dates look like `1-Feb-1994`.
+fn chrono_like_date(ms: i64) -> String {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    // Civil-from-days (Howard Hinnant), to avoid a date crate for one format.
+    let days = ms.div_euclid(86_400_000);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{d}-{}-{y}", MONTHS[(m - 1) as usize])
+}
+
+pub(crate) fn inboxes_to_run(
+    conn: &rusqlite::Connection,
+) -> crate::error::Result<Vec<(InboxId, String)>> {
+    Ok(inboxes::list(conn)?
+        .into_iter()
+        .filter_map(|i| match &i.settings {
+            InboxSettings::Email(s) => Some((i.id, serde_json::to_string(s).unwrap_or_default())),
+            _ => None,
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn imap_dates() {
+        assert_eq!(chrono_like_date(0), "1-Jan-1970");
+        assert_eq!(chrono_like_date(1_793_700_000_000), "3-Nov-2026");
+        assert_eq!(chrono_like_date(951_782_400_000), "29-Feb-2000");
+    }
+
+    #[test]
+    fn backoff_is_bounded() {
+        for f in 1..40 {
+            let b = backoff(f);
+            assert!(b <= BACKOFF_MAX, "{b:?}");
+            assert!(b >= Duration::from_millis(500));
+        }
+    }
+}

@@ -1,0 +1,81 @@
+//! Attachments: metadata in the `attachments` table, bytes on disk content-addressed
+//! (`<data dir>/attachments/ab/abcdef…`), so a file received twice is stored once.
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{params, Connection, OptionalExtension};
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+use crate::model::MessageId;
+
+pub const DIR: &str = "attachments";
+
+/// Where the bytes with this hash live.
+pub fn path_of(data_dir: &Path, sha256: &str) -> PathBuf {
+    data_dir.join(DIR).join(&sha256[..2]).join(sha256)
+}
+
+/// Writes the bytes (if not already there) and returns their hash. Written to a temporary
+/// name first: a crash never leaves a truncated file under a valid hash.
+pub fn save_file(data_dir: &Path, data: &[u8]) -> Result<String> {
+    let sha = hex::encode(Sha256::digest(data));
+    let path = path_of(data_dir, &sha);
+    if path.exists() {
+        return Ok(sha);
+    }
+    let dir = path.parent().expect("hash path has a parent");
+    std::fs::create_dir_all(dir)?;
+    let tmp = dir.join(format!(".{sha}.{}", std::process::id()));
+    std::fs::write(&tmp, data)?;
+    std::fs::rename(&tmp, &path)?;
+    Ok(sha)
+}
+
+pub struct NewAttachment<'a> {
+    pub file_name: &'a str,
+    pub mime_type: &'a str,
+    pub size: i64,
+    pub sha256: &'a str,
+    pub content_id: Option<&'a str>,
+}
+
+pub fn insert(conn: &Connection, message_id: MessageId, a: &NewAttachment<'_>) -> Result<i64> {
+    conn.execute(
+        "INSERT INTO attachments (message_id, file_name, mime_type, size, sha256, content_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            message_id,
+            a.file_name,
+            a.mime_type,
+            a.size,
+            a.sha256,
+            a.content_id
+        ],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// `(file name, mime type, sha256)` of one attachment.
+pub fn get(conn: &Connection, id: i64) -> Result<(String, String, String)> {
+    conn.query_row(
+        "SELECT file_name, mime_type, sha256 FROM attachments WHERE id = ?1",
+        [id],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )
+    .optional()?
+    .ok_or(Error::NotFound("attachment"))
+}
+
+/// Inline parts of a message: `(content id, mime type, sha256)`.
+pub fn inline_parts(
+    conn: &Connection,
+    message_id: MessageId,
+) -> Result<Vec<(String, String, String)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT content_id, mime_type, sha256 FROM attachments
+         WHERE message_id = ?1 AND content_id IS NOT NULL",
+    )?;
+    let rows = stmt.query_map([message_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}

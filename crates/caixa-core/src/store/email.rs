@@ -1,0 +1,228 @@
+//! The e-mail side tables: per-folder sync cursors and each mail's RFC 5322 details.
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::error::Result;
+use crate::model::{ConversationId, InboxId, MessageId};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FolderState {
+    pub uid_validity: u32,
+    pub uid_next: u32,
+    pub highest_modseq: Option<u64>,
+}
+
+pub fn folder_state(
+    conn: &Connection,
+    inbox_id: InboxId,
+    folder: &str,
+) -> Result<Option<FolderState>> {
+    Ok(conn
+        .query_row(
+            "SELECT uid_validity, uid_next, highest_modseq FROM email_folders
+             WHERE inbox_id = ?1 AND name = ?2",
+            params![inbox_id, folder],
+            |r| {
+                Ok(FolderState {
+                    uid_validity: r.get::<_, i64>(0)? as u32,
+                    uid_next: r.get::<_, i64>(1)? as u32,
+                    highest_modseq: r.get::<_, Option<i64>>(2)?.map(|v| v as u64),
+                })
+            },
+        )
+        .optional()?)
+}
+
+pub fn set_folder_state(
+    conn: &Connection,
+    inbox_id: InboxId,
+    folder: &str,
+    s: &FolderState,
+) -> Result<()> {
+    conn.execute(
+        "INSERT INTO email_folders (inbox_id, name, uid_validity, uid_next, highest_modseq)
+         VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (inbox_id, name) DO UPDATE SET uid_validity = ?3, uid_next = ?4,
+            highest_modseq = ?5",
+        params![
+            inbox_id,
+            folder,
+            s.uid_validity as i64,
+            s.uid_next as i64,
+            s.highest_modseq.map(|v| v as i64)
+        ],
+    )?;
+    Ok(())
+}
+
+/// The conversation that holds any of these Message-IDs (tried in the order given).
+pub fn conversation_of(
+    conn: &Connection,
+    inbox_id: InboxId,
+    ids: &[String],
+) -> Result<Option<ConversationId>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT m.conversation_id FROM email_messages e JOIN messages m ON m.id = e.message_id
+         WHERE e.inbox_id = ?1 AND e.rfc_message_id = ?2 LIMIT 1",
+    )?;
+    for id in ids {
+        if let Some(c) = stmt
+            .query_row(params![inbox_id, id], |r| r.get(0))
+            .optional()?
+        {
+            return Ok(Some(c));
+        }
+    }
+    Ok(None)
+}
+
+/// The stored message with this Message-ID, if any.
+pub fn message_by_rfc_id(
+    conn: &Connection,
+    inbox_id: InboxId,
+    rfc_id: &str,
+) -> Result<Option<MessageId>> {
+    Ok(conn
+        .query_row(
+            "SELECT message_id FROM email_messages WHERE inbox_id = ?1 AND rfc_message_id = ?2",
+            params![inbox_id, rfc_id],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+pub struct Meta<'a> {
+    pub rfc_message_id: &'a str,
+    pub subject: Option<&'a str>,
+    pub from_addr: Option<&'a str>,
+    pub to: &'a [String],
+    pub cc: &'a [String],
+    pub in_reply_to: Option<&'a str>,
+    pub references: &'a [String],
+    pub html: Option<&'a str>,
+    pub folder: Option<&'a str>,
+    pub uid: Option<u32>,
+    pub auto_reply: bool,
+}
+
+pub fn insert_meta(
+    conn: &Connection,
+    message_id: MessageId,
+    inbox_id: InboxId,
+    m: &Meta<'_>,
+) -> Result<()> {
+    conn.execute(
+        "INSERT INTO email_messages (message_id, inbox_id, rfc_message_id, subject, from_addr,
+            to_addrs, cc_addrs, in_reply_to, refs, html, folder, uid, auto_reply)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+         ON CONFLICT (message_id) DO UPDATE SET folder = coalesce(folder, ?11),
+            uid = coalesce(uid, ?12)",
+        params![
+            message_id,
+            inbox_id,
+            m.rfc_message_id,
+            m.subject,
+            m.from_addr,
+            serde_json::to_string(m.to).unwrap_or_else(|_| "[]".into()),
+            serde_json::to_string(m.cc).unwrap_or_else(|_| "[]".into()),
+            m.in_reply_to,
+            (!m.references.is_empty()).then(|| m.references.join(" ")),
+            m.html,
+            m.folder,
+            m.uid.map(|u| u as i64),
+            m.auto_reply as i64
+        ],
+    )?;
+    Ok(())
+}
+
+/// What a reply in a conversation answers: its newest incoming mail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplyContext {
+    pub rfc_message_id: String,
+    pub references: Vec<String>,
+    pub subject: Option<String>,
+    /// Reply-To if the customer set one, else From.
+    pub reply_to: String,
+    pub cc: Vec<String>,
+    pub to: Vec<String>,
+}
+
+pub fn reply_context(
+    conn: &Connection,
+    conversation_id: ConversationId,
+) -> Result<Option<ReplyContext>> {
+    Ok(conn
+        .query_row(
+            "SELECT e.rfc_message_id, e.refs, e.subject, e.from_addr, e.cc_addrs, e.to_addrs
+             FROM email_messages e JOIN messages m ON m.id = e.message_id
+             WHERE m.conversation_id = ?1 AND m.kind = 'incoming' AND e.from_addr IS NOT NULL
+             ORDER BY m.created_at DESC, m.id DESC LIMIT 1",
+            [conversation_id],
+            |r| {
+                let refs: Option<String> = r.get(1)?;
+                let cc: String = r.get(4)?;
+                let to: String = r.get(5)?;
+                Ok(ReplyContext {
+                    rfc_message_id: r.get(0)?,
+                    references: refs
+                        .map(|s| s.split_whitespace().map(str::to_string).collect())
+                        .unwrap_or_default(),
+                    subject: r.get(2)?,
+                    reply_to: r.get(3)?,
+                    cc: serde_json::from_str(&cc).unwrap_or_default(),
+                    to: serde_json::from_str(&to).unwrap_or_default(),
+                })
+            },
+        )
+        .optional()?)
+}
+
+/// `(folder, uid)` of a conversation's incoming mail, to set `\Seen` on the server.
+pub fn server_copies(
+    conn: &Connection,
+    conversation_id: ConversationId,
+) -> Result<Vec<(String, u32)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT e.folder, e.uid FROM email_messages e JOIN messages m ON m.id = e.message_id
+         WHERE m.conversation_id = ?1 AND m.kind = 'incoming' AND e.folder IS NOT NULL
+           AND e.uid IS NOT NULL",
+    )?;
+    let rows = stmt.query_map([conversation_id], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u32))
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// `(sanitized html, sender address)` of a message.
+pub fn html_of(
+    conn: &Connection,
+    message_id: MessageId,
+) -> Result<Option<(String, Option<String>, InboxId)>> {
+    Ok(conn
+        .query_row(
+            "SELECT html, from_addr, inbox_id FROM email_messages WHERE message_id = ?1 AND html IS NOT NULL",
+            [message_id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?)
+}
+
+pub fn is_trusted_sender(conn: &Connection, inbox_id: InboxId, address: &str) -> Result<bool> {
+    Ok(conn
+        .query_row(
+            "SELECT 1 FROM email_trusted_senders WHERE inbox_id = ?1 AND address = ?2",
+            params![inbox_id, address],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some())
+}
+
+pub fn trust_sender(conn: &Connection, inbox_id: InboxId, address: &str) -> Result<()> {
+    conn.execute(
+        "INSERT OR IGNORE INTO email_trusted_senders (inbox_id, address) VALUES (?1, ?2)",
+        params![inbox_id, address],
+    )?;
+    Ok(())
+}
