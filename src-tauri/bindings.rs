@@ -27,6 +27,10 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             commands::mark_read,
             commands::retry_message,
             commands::search,
+            commands::test_email_connection,
+            commands::message_html,
+            commands::trust_sender,
+            commands::open_attachment,
             commands::ui_ready,
         ])
         .events(collect_events![commands::AppEvent])

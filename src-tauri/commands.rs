@@ -136,6 +136,58 @@ pub async fn search(caixa: State<'_, Caixa>, query: String, limit: u32) -> Res<V
     caixa.search(&query, limit).await.map_err(err)
 }
 
+#[tauri::command]
+#[specta::specta]
+pub async fn test_email_connection(
+    caixa: State<'_, Caixa>,
+    settings: EmailSettings,
+    password: Option<String>,
+    inbox_id: Option<InboxId>,
+) -> Res<ConnectionReport> {
+    caixa
+        .test_email_connection(settings, password, inbox_id)
+        .await
+        .map_err(err)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn message_html(
+    caixa: State<'_, Caixa>,
+    message_id: MessageId,
+    load_remote: bool,
+) -> Res<MessageHtml> {
+    caixa
+        .message_html(message_id, load_remote)
+        .await
+        .map_err(err)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn trust_sender(caixa: State<'_, Caixa>, message_id: MessageId) -> Res<()> {
+    caixa.trust_sender(message_id).await.map_err(err)
+}
+
+/// Opens an attachment with the system's default app for its type.
+#[tauri::command]
+#[specta::specta]
+pub async fn open_attachment(
+    app: tauri::AppHandle,
+    caixa: State<'_, Caixa>,
+    attachment_id: i64,
+) -> Res<()> {
+    use tauri_plugin_opener::OpenerExt;
+    let path = caixa.attachment_file(attachment_id).await.map_err(err)?;
+    app.opener()
+        .open_path(path.to_string_lossy(), None::<&str>)
+        .map_err(|e| {
+            err(caixa_core::Error::Internal(format!(
+                "cannot open the file: {e}"
+            )))
+        })
+}
+
 /// The UI painted its first list: logged for the start-up measurement.
 #[tauri::command]
 #[specta::specta]

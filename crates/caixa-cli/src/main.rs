@@ -8,7 +8,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use caixa_core::model::{
-    ApiSettings, ConversationFilter, ConversationStatus, InboxInput, InboxSettings, WebsiteSettings,
+    ApiSettings, ConversationFilter, ConversationStatus, EmailSettings, InboxInput, InboxSettings,
+    MailSecurity, MailServer, WebsiteSettings,
 };
 use caixa_core::secrets::Secrets;
 use caixa_core::{Caixa, Config, Error};
@@ -116,6 +117,12 @@ enum InboxCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Check an e-mail inbox's IMAP and SMTP servers with its stored password
+    Test {
+        inbox_id: i64,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -142,6 +149,80 @@ enum AddKind {
         #[arg(long)]
         webhook_url: Option<String>,
     },
+    /// An e-mail mailbox (IMAP to receive, SMTP to reply). The password is read from stdin
+    /// (--password-stdin) or $CAIXA_EMAIL_PASSWORD, never from the command line, and kept in
+    /// the OS keychain.
+    Email {
+        #[command(flatten)]
+        common: AddCommon,
+        /// The support address customers write to
+        #[arg(long)]
+        address: String,
+        /// Sender name on replies (default: the inbox name)
+        #[arg(long)]
+        display_name: Option<String>,
+        #[arg(long)]
+        imap_host: String,
+        /// Default: 993 for tls, 143 otherwise
+        #[arg(long)]
+        imap_port: Option<u16>,
+        #[arg(long, value_enum, default_value = "tls")]
+        imap_security: SecurityArg,
+        #[arg(long)]
+        smtp_host: String,
+        /// Default: 465 for tls, 587 for starttls, 25 for plain
+        #[arg(long)]
+        smtp_port: Option<u16>,
+        #[arg(long, value_enum, default_value = "starttls")]
+        smtp_security: SecurityArg,
+        /// Login for both servers (default: the address)
+        #[arg(long)]
+        username: Option<String>,
+        /// First sync: only the last N days (default: the whole mailbox)
+        #[arg(long)]
+        lookback_days: Option<u32>,
+        /// Do not mark mail as read on the server when a conversation is opened
+        #[arg(long)]
+        no_mark_seen: bool,
+        /// Read the password from the first line of standard input
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum SecurityArg {
+    Tls,
+    Starttls,
+    Plain,
+}
+
+impl SecurityArg {
+    fn security(self) -> MailSecurity {
+        match self {
+            SecurityArg::Tls => MailSecurity::Tls,
+            SecurityArg::Starttls => MailSecurity::StartTls,
+            SecurityArg::Plain => MailSecurity::Plain,
+        }
+    }
+}
+
+fn read_password(from_stdin: bool) -> anyhow::Result<String> {
+    if from_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .read_line(&mut line)
+            .context("cannot read the password from stdin")?;
+        return Ok(line.trim_end_matches(['\r', '\n']).to_string());
+    }
+    match std::env::var("CAIXA_EMAIL_PASSWORD") {
+        Ok(p) if !p.is_empty() => Ok(p),
+        _ => Err(Error::field(
+            "password-stdin",
+            "Give the mailbox password on stdin with --password-stdin, or in $CAIXA_EMAIL_PASSWORD.",
+        )
+        .into()),
+    }
 }
 
 #[derive(Args)]
@@ -414,7 +495,27 @@ async fn inbox(data_dir: Option<PathBuf>, command: InboxCommand) -> anyhow::Resu
             }
             Ok(())
         }
+        InboxCommand::Test { inbox_id, json } => {
+            let inbox = caixa.get_inbox(inbox_id).await?;
+            let InboxSettings::Email(settings) = inbox.settings else {
+                anyhow::bail!("inbox {inbox_id} is not an e-mail inbox");
+            };
+            let report = caixa
+                .test_email_connection(settings, None, Some(inbox_id))
+                .await?;
+            if json {
+                print_json(&report)?;
+            } else {
+                println!("IMAP: {}", report.imap_error.as_deref().unwrap_or("ok"));
+                println!("SMTP: {}", report.smtp_error.as_deref().unwrap_or("ok"));
+            }
+            if report.imap_error.is_some() || report.smtp_error.is_some() {
+                anyhow::bail!("the connection test failed");
+            }
+            Ok(())
+        }
         InboxCommand::Add { kind } => {
+            let mut password = None;
             let (common, settings) = match kind {
                 AddKind::Website {
                     common,
@@ -435,10 +536,54 @@ async fn inbox(data_dir: Option<PathBuf>, command: InboxCommand) -> anyhow::Resu
                     common,
                     webhook_url,
                 } => (common, InboxSettings::Api(ApiSettings { webhook_url })),
+                AddKind::Email {
+                    common,
+                    address,
+                    display_name,
+                    imap_host,
+                    imap_port,
+                    imap_security,
+                    smtp_host,
+                    smtp_port,
+                    smtp_security,
+                    username,
+                    lookback_days,
+                    no_mark_seen,
+                    password_stdin,
+                } => {
+                    password = Some(read_password(password_stdin)?);
+                    let imap_security = imap_security.security();
+                    let smtp_security = smtp_security.security();
+                    let settings = EmailSettings {
+                        display_name: display_name.unwrap_or_else(|| common.name.clone()),
+                        username: username.unwrap_or_else(|| address.clone()),
+                        address,
+                        imap: MailServer {
+                            host: imap_host,
+                            port: imap_port.unwrap_or(match imap_security {
+                                MailSecurity::Tls => 993,
+                                _ => 143,
+                            }),
+                            security: imap_security,
+                        },
+                        smtp: MailServer {
+                            host: smtp_host,
+                            port: smtp_port.unwrap_or(match smtp_security {
+                                MailSecurity::Tls => 465,
+                                MailSecurity::StartTls => 587,
+                                MailSecurity::Plain => 25,
+                            }),
+                            security: smtp_security,
+                        },
+                        lookback_days,
+                        mark_seen: !no_mark_seen,
+                    };
+                    (common, InboxSettings::Email(settings))
+                }
             };
             let view = caixa
                 .add_inbox(InboxInput {
-                    password: None,
+                    password,
                     name: common.name,
                     settings,
                 })
@@ -449,6 +594,9 @@ async fn inbox(data_dir: Option<PathBuf>, command: InboxCommand) -> anyhow::Resu
                         for field in &mut f {
                             if field.field == "website_url" {
                                 field.field = "url".into();
+                            }
+                            if field.field == "password" {
+                                field.field = "password-stdin".into();
                             }
                         }
                         Error::Validation(f)

@@ -1,0 +1,632 @@
+//! E-mail inboxes against real servers (Dovecot IMAP + Postfix SMTP on loopback, started by
+//! `scripts/mail-servers.sh`): arrival by IDLE, threaded replies, reopening, HTML safety,
+//! attachments and charsets, outages, UIDVALIDITY resets and bad credentials.
+
+mod mail_servers;
+
+use std::time::{Duration, Instant};
+
+use caixa_core::model::*;
+use caixa_core::secrets::Secrets;
+use caixa_core::{Caixa, Config, RetryPolicy, Running};
+use lettre::message::header::ContentType;
+use lettre::message::{Attachment, MultiPart};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use mail_servers::MailServers;
+
+struct Engine {
+    caixa: Caixa,
+    running: Option<Running>,
+    _dir: tempfile::TempDir,
+}
+
+impl Engine {
+    async fn start(servers: &MailServers, trust_test_ca: bool) -> Engine {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cfg = Config::new(dir.path().to_path_buf(), Secrets::memory());
+        cfg.agent_name = "Ana".into();
+        cfg.retry = RetryPolicy {
+            base: Duration::from_millis(200),
+            max_attempts: 4,
+        };
+        cfg.extra_ca_files = if trust_test_ca {
+            vec![servers.ca_cert()]
+        } else {
+            Vec::new()
+        };
+        let caixa = Caixa::open(cfg).unwrap();
+        let running = caixa.start().await.unwrap();
+        Engine {
+            caixa,
+            running: Some(running),
+            _dir: dir,
+        }
+    }
+
+    async fn stop(mut self) {
+        if let Some(r) = self.running.take() {
+            r.stop().await;
+        }
+    }
+
+    async fn count(&self, sql: &'static str) -> i64 {
+        self.caixa
+            .store()
+            .read(move |c| Ok(c.query_row(sql, [], |r| r.get(0))?))
+            .await
+            .unwrap()
+    }
+}
+
+fn settings(servers: &MailServers) -> EmailSettings {
+    EmailSettings {
+        address: servers.s("SUPPORT_USER"),
+        display_name: "Acme Support".into(),
+        imap: MailServer {
+            host: "localhost".into(),
+            port: servers.port("IMAPS_PORT"),
+            security: MailSecurity::Tls,
+        },
+        smtp: MailServer {
+            host: "localhost".into(),
+            port: servers.port("SMTP_PORT"),
+            security: MailSecurity::StartTls,
+        },
+        username: servers.s("SUPPORT_USER"),
+        lookback_days: None,
+        mark_seen: true,
+    }
+}
+
+async fn add_inbox(engine: &Engine, servers: &MailServers) -> InboxView {
+    engine
+        .caixa
+        .add_inbox(InboxInput {
+            name: "Support mail".into(),
+            settings: InboxSettings::Email(settings(servers)),
+            password: Some(servers.s("SUPPORT_PASS")),
+        })
+        .await
+        .unwrap()
+}
+
+/// Polls `check` every 20 ms until it returns `Some`, or fails after `within`.
+async fn wait_for<T, F, Fut>(what: &str, within: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn wait_state(
+    engine: &Engine,
+    inbox_id: InboxId,
+    want: fn(&InboxState) -> bool,
+) -> InboxState {
+    wait_for("inbox state", Duration::from_secs(30), || async {
+        let list = engine.caixa.list_inboxes().await.unwrap();
+        let state = list.into_iter().find(|v| v.inbox.id == inbox_id)?.state;
+        want(&state).then_some(state)
+    })
+    .await
+}
+
+/// The customer's own mail client: SMTP submission over implicit TLS.
+async fn customer_sends(servers: &MailServers, message: Message) {
+    let tls = TlsParameters::builder("localhost".into())
+        .add_root_certificate(
+            Certificate::from_pem(&std::fs::read(servers.ca_cert()).unwrap()).unwrap(),
+        )
+        .build_rustls()
+        .unwrap();
+    let transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous("localhost")
+        .port(servers.port("SMTPS_PORT"))
+        .tls(Tls::Wrapper(tls))
+        .credentials(Credentials::new(
+            servers.s("CUSTOMER_USER"),
+            servers.s("CUSTOMER_PASS"),
+        ))
+        .build();
+    transport
+        .send(message)
+        .await
+        .expect("customer's SMTP submission");
+}
+
+fn from_customer(servers: &MailServers) -> lettre::message::MessageBuilder {
+    Message::builder()
+        .from(
+            format!("Maria Silva <{}>", servers.s("CUSTOMER_USER"))
+                .parse()
+                .unwrap(),
+        )
+        .to(servers.s("SUPPORT_USER").parse().unwrap())
+}
+
+fn parse(raw: &[u8]) -> mail_parser::Message<'_> {
+    mail_parser::MessageParser::default().parse(raw).unwrap()
+}
+
+async fn conversations(engine: &Engine) -> Vec<ConversationRow> {
+    engine
+        .caixa
+        .list_conversations(ConversationFilter::default(), None, 50)
+        .await
+        .unwrap()
+        .items
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn customer_mail_arrives_reply_threads_and_answer_reopens() {
+    let servers = MailServers::start();
+    let engine = Engine::start(&servers, true).await;
+    let inbox = add_inbox(&engine, &servers).await;
+    wait_state(&engine, inbox.inbox.id, |s| *s == InboxState::Connected).await;
+
+    // 1. The customer writes; IDLE brings it in without any polling interval.
+    let sent_at = Instant::now();
+    customer_sends(
+        &servers,
+        from_customer(&servers)
+            .subject("Não consigo entrar na minha conta")
+            .message_id(Some("<first@customer.test>".into()))
+            .body("Olá, a senha não funciona desde ontem.".to_string())
+            .unwrap(),
+    )
+    .await;
+    let row = wait_for("the new conversation", Duration::from_secs(5), || async {
+        conversations(&engine).await.into_iter().next()
+    })
+    .await;
+    println!(
+        "customer mail → conversation stored: {:?}",
+        sent_at.elapsed()
+    );
+    assert_eq!(row.channel, ChannelKind::Email);
+    assert_eq!(row.contact_name, "Maria Silva");
+    assert_eq!(row.unread_count, 1);
+    assert!(
+        row.preview.starts_with("Não consigo entrar na minha conta"),
+        "{}",
+        row.preview
+    );
+    let thread = engine.caixa.list_messages(row.id).await.unwrap();
+    assert_eq!(thread.len(), 1);
+    assert_eq!(
+        thread[0].subject.as_deref(),
+        Some("Não consigo entrar na minha conta")
+    );
+    assert!(thread[0].content.contains("a senha não funciona"));
+
+    // 2. The agent answers from the app; the customer's mailbox receives it, threaded.
+    let note = engine
+        .caixa
+        .send_message(row.id, "Only for us: check the logs", true)
+        .await
+        .unwrap();
+    let reply = engine
+        .caixa
+        .send_message(row.id, "Olá Maria, redefinimos a sua senha.", false)
+        .await
+        .unwrap();
+    let delivered = wait_for(
+        "the reply in the customer's INBOX",
+        Duration::from_secs(15),
+        || async {
+            servers
+                .maildir(&servers.s("CUSTOMER_USER"), "")
+                .into_iter()
+                .find(|raw| String::from_utf8_lossy(raw).contains("redefinimos"))
+        },
+    )
+    .await;
+    let m = parse(&delivered);
+    assert_eq!(m.subject(), Some("Re: Não consigo entrar na minha conta"));
+    assert_eq!(m.in_reply_to().as_text(), Some("first@customer.test"));
+    assert!(m
+        .references()
+        .as_text_list()
+        .map(|l| l.iter().any(|r| r == "first@customer.test"))
+        .or_else(|| m.references().as_text().map(|r| r == "first@customer.test"))
+        .unwrap_or(false));
+    assert_eq!(
+        m.from().unwrap().first().unwrap().address(),
+        Some(servers.s("SUPPORT_USER").as_str())
+    );
+    assert!(
+        !String::from_utf8_lossy(&delivered).contains("check the logs"),
+        "a note was mailed"
+    );
+    let reply_id = m.message_id().unwrap().to_string();
+    let stored_reply = engine.caixa.get_message(reply.id).await.unwrap();
+    assert_eq!(stored_reply.delivery, Some(Delivery::Sent));
+    assert_eq!(
+        engine.caixa.get_message(note.id).await.unwrap().delivery,
+        None
+    );
+
+    // A copy lands in the support mailbox's Sent folder.
+    wait_for("the copy in Sent", Duration::from_secs(10), || async {
+        servers
+            .maildir(&servers.s("SUPPORT_USER"), ".Sent")
+            .into_iter()
+            .find(|raw| String::from_utf8_lossy(raw).contains(&reply_id))
+    })
+    .await;
+
+    // 3. Resolve; the customer answers the reply → same conversation, reopened.
+    engine
+        .caixa
+        .set_status(row.id, ConversationStatus::Resolved)
+        .await
+        .unwrap();
+    customer_sends(
+        &servers,
+        from_customer(&servers)
+            .subject("Re: Não consigo entrar na minha conta")
+            .in_reply_to(format!("<{reply_id}>"))
+            .references(format!("<first@customer.test> <{reply_id}>"))
+            .body("Funcionou, obrigada!".to_string())
+            .unwrap(),
+    )
+    .await;
+    let reopened = wait_for(
+        "the answer in the same conversation",
+        Duration::from_secs(10),
+        || async {
+            let c = engine.caixa.get_conversation(row.id).await.ok()?;
+            (c.status == ConversationStatus::Open && c.preview.contains("Funcionou")).then_some(c)
+        },
+    )
+    .await;
+    assert_eq!(reopened.id, row.id);
+    assert_eq!(
+        conversations(&engine).await.len(),
+        1,
+        "the answer started a new conversation"
+    );
+
+    // Syncing Sent (it ran before INBOX) did not add our reply a second time.
+    assert_eq!(
+        engine
+            .count("SELECT count(*) FROM messages WHERE kind = 'outgoing'")
+            .await,
+        1
+    );
+
+    // 4. An auto-reply joins the thread but does not reopen a resolved conversation.
+    engine
+        .caixa
+        .set_status(row.id, ConversationStatus::Resolved)
+        .await
+        .unwrap();
+    let mut auto = from_customer(&servers)
+        .subject("Out of office")
+        .in_reply_to(format!("<{reply_id}>"))
+        .body("I am away until Monday.".to_string())
+        .unwrap();
+    auto.headers_mut()
+        .insert_raw(lettre::message::header::HeaderValue::new(
+            lettre::message::header::HeaderName::new_from_ascii_str("Auto-Submitted"),
+            "auto-replied".into(),
+        ));
+    customer_sends(&servers, auto).await;
+    wait_for("the auto-reply", Duration::from_secs(10), || async {
+        let c = engine.caixa.get_conversation(row.id).await.ok()?;
+        c.preview.contains("away until Monday").then_some(())
+    })
+    .await;
+    assert_eq!(
+        engine.caixa.get_conversation(row.id).await.unwrap().status,
+        ConversationStatus::Resolved
+    );
+
+    // 5. Opening the conversation marks the customer's mail \Seen on the server.
+    engine.caixa.mark_read(row.id).await.unwrap();
+    wait_for("\\Seen on the server", Duration::from_secs(10), || async {
+        let root = std::path::Path::new(&servers.s("MAILDIR_ROOT")).join(servers.s("SUPPORT_USER"));
+        let seen = std::fs::read_dir(root.join("cur"))
+            .ok()?
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().contains(":2,S"))
+            .count();
+        (seen >= 3).then_some(())
+    })
+    .await;
+    engine.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn html_attachments_and_charsets() {
+    let servers = MailServers::start();
+    let engine = Engine::start(&servers, true).await;
+    let inbox = add_inbox(&engine, &servers).await;
+    wait_state(&engine, inbox.inbox.id, |s| *s == InboxState::Connected).await;
+
+    let html = r#"<p onclick="steal()">Veja a <b>fatura</b></p><script>alert('x')</script>
+<img src="https://tracker.example/pixel.gif" onerror="alert(1)"><img src="cid:logo@acme">"#;
+    let png: Vec<u8> = b"\x89PNG\r\n\x1a\nfake".to_vec();
+    let pdf: Vec<u8> = (0..=255u8).cycle().take(100_000).collect();
+    customer_sends(
+        &servers,
+        from_customer(&servers)
+            .subject("Fatura de março — €120")
+            .multipart(
+                MultiPart::mixed()
+                    .multipart(
+                        MultiPart::related()
+                            .multipart(MultiPart::alternative_plain_html(
+                                "Veja a fatura".to_string(),
+                                html.to_string(),
+                            ))
+                            .singlepart(
+                                Attachment::new_inline("logo@acme".into())
+                                    .body(png.clone(), "image/png".parse().unwrap()),
+                            ),
+                    )
+                    .singlepart(
+                        Attachment::new("fatura março.pdf".into())
+                            .body(pdf.clone(), ContentType::parse("application/pdf").unwrap()),
+                    ),
+            )
+            .unwrap(),
+    )
+    .await;
+    // Latin-1 body, RFC 2047 subject in ISO-8859-1, written by hand as old clients do.
+    let latin1 = b"From: Jos\xe9 <customer@caixa.test>\r\nTo: support@caixa.test\r\n\
+Subject: =?ISO-8859-1?Q?Pedido_n=E3o_chegou?=\r\nMessage-ID: <latin1@customer.test>\r\n\
+MIME-Version: 1.0\r\nContent-Type: text/plain; charset=ISO-8859-1\r\n\
+Content-Transfer-Encoding: 8bit\r\n\r\nO pedido n\xe3o chegou at\xe9 hoje.\r\n";
+    let file = servers.dir.path().join("latin1.eml");
+    std::fs::write(&file, latin1).unwrap();
+    let out = std::process::Command::new("bash")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../scripts/mail-servers.sh"
+        ))
+        .args([
+            "deliver",
+            servers.path(),
+            &servers.s("SUPPORT_USER"),
+            file.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let rows = wait_for("both conversations", Duration::from_secs(10), || async {
+        let rows = conversations(&engine).await;
+        (rows.len() == 2).then_some(rows)
+    })
+    .await;
+    let html_conv = rows
+        .iter()
+        .find(|r| r.preview.contains("Fatura"))
+        .expect("html mail");
+    let latin_conv = rows
+        .iter()
+        .find(|r| r.preview.contains("Pedido"))
+        .expect("latin-1 mail");
+    let latin = &engine.caixa.list_messages(latin_conv.id).await.unwrap()[0];
+    assert_eq!(latin.subject.as_deref(), Some("Pedido não chegou"));
+    assert!(
+        latin.content.contains("O pedido não chegou até hoje."),
+        "{}",
+        latin.content
+    );
+
+    let m = &engine.caixa.list_messages(html_conv.id).await.unwrap()[0];
+    assert_eq!(m.subject.as_deref(), Some("Fatura de março — €120"));
+    assert!(m.has_html);
+    let pdf_att = m
+        .attachments
+        .iter()
+        .find(|a| a.file_name == "fatura março.pdf")
+        .expect("pdf listed");
+    assert_eq!(pdf_att.size, pdf.len() as i64);
+    assert_eq!(pdf_att.mime_type, "application/pdf");
+    let path = engine.caixa.attachment_file(pdf_att.id).await.unwrap();
+    assert_eq!(path.file_name().unwrap(), "fatura março.pdf");
+    assert_eq!(std::fs::read(&path).unwrap(), pdf);
+
+    let shown = engine.caixa.message_html(m.id, false).await.unwrap();
+    for bad in ["<script", "onerror", "onclick", "alert(", "tracker.example"] {
+        assert!(
+            !shown.html.contains(bad),
+            "{bad} reached the display document"
+        );
+    }
+    assert_eq!(shown.blocked_images, 1);
+    assert!(
+        shown.html.contains("data:image/png;base64,"),
+        "inline image not inlined"
+    );
+    assert!(shown.html.contains("Content-Security-Policy"));
+    let allowed = engine.caixa.message_html(m.id, true).await.unwrap();
+    assert!(allowed.html.contains("https://tracker.example/pixel.gif"));
+    assert!(!allowed.html.contains("onerror"));
+    engine.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outage_and_uidvalidity_reset_lose_and_repeat_nothing() {
+    let servers = MailServers::start();
+    let engine = Engine::start(&servers, true).await;
+    let inbox = add_inbox(&engine, &servers).await;
+    let id = inbox.inbox.id;
+    wait_state(&engine, id, |s| *s == InboxState::Connected).await;
+    for i in 0..3 {
+        customer_sends(
+            &servers,
+            from_customer(&servers)
+                .subject(format!("Before outage {i}"))
+                .body(format!("message {i}"))
+                .unwrap(),
+        )
+        .await;
+    }
+    wait_for("3 messages", Duration::from_secs(10), || async {
+        (engine
+            .count("SELECT count(*) FROM messages WHERE kind = 'incoming'")
+            .await
+            == 3)
+            .then_some(())
+    })
+    .await;
+
+    // The server goes away: the inbox says so in words.
+    servers.stop();
+    let state = wait_state(&engine, id, |s| matches!(s, InboxState::Error { .. })).await;
+    let InboxState::Error { reason } = state else {
+        unreachable!()
+    };
+    assert!(!reason.is_empty());
+    println!("outage shown as: {reason}");
+
+    // It comes back: the worker reconnects on its own (backoff is seconds here) and mail
+    // that arrived meanwhile is fetched once.
+    servers.restart();
+    customer_sends(
+        &servers,
+        from_customer(&servers)
+            .subject("After outage")
+            .body("back".to_string())
+            .unwrap(),
+    )
+    .await;
+    wait_for(
+        "the mail sent after the outage",
+        Duration::from_secs(40),
+        || async {
+            (engine
+                .count("SELECT count(*) FROM messages WHERE kind = 'incoming'")
+                .await
+                == 4)
+                .then_some(())
+        },
+    )
+    .await;
+    wait_state(&engine, id, |s| *s == InboxState::Connected).await;
+
+    // The server renumbers INBOX: a clean resync, deduplicated by Message-ID.
+    let before = engine
+        .caixa
+        .store()
+        .read(move |c| Ok(caixa_core::store::email::folder_state(c, id, "INBOX")?.unwrap()))
+        .await
+        .unwrap();
+    servers.reset_uidvalidity(&servers.s("SUPPORT_USER"));
+    customer_sends(
+        &servers,
+        from_customer(&servers)
+            .subject("After reset")
+            .body("new".to_string())
+            .unwrap(),
+    )
+    .await;
+    wait_for(
+        "the mail sent after the reset",
+        Duration::from_secs(40),
+        || async {
+            let after = engine
+                .caixa
+                .store()
+                .read(move |c| Ok(caixa_core::store::email::folder_state(c, id, "INBOX")?))
+                .await
+                .ok()??;
+            (after.uid_validity != before.uid_validity
+                && engine
+                    .count("SELECT count(*) FROM messages WHERE kind = 'incoming'")
+                    .await
+                    == 5)
+                .then_some(())
+        },
+    )
+    .await;
+    assert_eq!(conversations(&engine).await.len(), 5);
+    engine.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_password_and_untrusted_certificate_are_named() {
+    let servers = MailServers::start();
+    let trusting = Engine::start(&servers, true).await;
+    let report = trusting
+        .caixa
+        .test_email_connection(settings(&servers), Some("wrong".into()), None)
+        .await
+        .unwrap();
+    let imap = report.imap_error.expect("IMAP must refuse");
+    let smtp = report.smtp_error.expect("SMTP must refuse");
+    assert!(imap.contains("refused the login"), "{imap}");
+    assert!(smtp.contains("refused the login"), "{smtp}");
+
+    let ok = trusting
+        .caixa
+        .test_email_connection(settings(&servers), Some(servers.s("SUPPORT_PASS")), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        ok,
+        ConnectionReport {
+            imap_error: None,
+            smtp_error: None
+        }
+    );
+
+    let strict = Engine::start(&servers, false).await;
+    let report = strict
+        .caixa
+        .test_email_connection(settings(&servers), Some(servers.s("SUPPORT_PASS")), None)
+        .await
+        .unwrap();
+    assert!(report.imap_error.unwrap().contains("not trusted"));
+    assert!(report.smtp_error.unwrap().contains("not trusted"));
+
+    // A saved inbox with a wrong password shows the error and does not retry in a loop.
+    let inbox = trusting
+        .caixa
+        .add_inbox(InboxInput {
+            name: "Wrong".into(),
+            settings: InboxSettings::Email(settings(&servers)),
+            password: Some("wrong".into()),
+        })
+        .await
+        .unwrap();
+    let state = wait_state(&trusting, inbox.inbox.id, |s| {
+        matches!(s, InboxState::Error { .. })
+    })
+    .await;
+    assert!(matches!(&state, InboxState::Error { reason } if reason.contains("refused the login")));
+    let log_file = servers.dir.path().join("log/dovecot.log");
+    let failures = || {
+        std::fs::read_to_string(&log_file)
+            .unwrap_or_default()
+            .matches("auth failed")
+            .count()
+    };
+    let before = failures();
+    assert!(before >= 1, "the failed login is not in Dovecot's log");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        before,
+        failures(),
+        "the worker keeps retrying a wrong password"
+    );
+    trusting.stop().await;
+    strict.stop().await;
+}
