@@ -71,6 +71,10 @@ else
   log "Debian packages: all ${#APT_PACKAGES[@]} present"
 fi
 
+# --- Real mail servers for the e-mail tests (Dovecot, Postfix, mbsync for the benchmark) -----
+# Their own installer: Postfix needs a debconf preseed, and no system service may start.
+bash scripts/mail-servers.sh install
+
 # --- Rust tools --------------------------------------------------------------------------------
 if ! command -v cargo >/dev/null 2>&1; then
   log "cargo not found: install Rust (rustup) first"

@@ -117,6 +117,12 @@ enum InboxCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Fetch an e-mail inbox's new mail once (no IDLE), print what was stored and how long it took
+    Sync {
+        inbox_id: i64,
+        #[arg(long)]
+        json: bool,
+    },
     /// Check an e-mail inbox's IMAP and SMTP servers with its stored password
     Test {
         inbox_id: i64,
@@ -492,6 +498,31 @@ async fn inbox(data_dir: Option<PathBuf>, command: InboxCommand) -> anyhow::Resu
                     truncate(&v.inbox.name, 30),
                     v.inbox.token
                 );
+            }
+            Ok(())
+        }
+        InboxCommand::Sync { inbox_id, json } => {
+            let count = |caixa: &Caixa| {
+                let store = caixa.store().clone();
+                move || {
+                    store.read_blocking(move |c| {
+                        Ok(c.query_row(
+                            "SELECT count(*) FROM messages WHERE inbox_id = ?1",
+                            [inbox_id],
+                            |r| r.get::<_, i64>(0),
+                        )?)
+                    })
+                }
+            };
+            let before = count(&caixa)()?;
+            let t0 = std::time::Instant::now();
+            caixa.sync_email_inbox(inbox_id).await?;
+            let seconds = t0.elapsed().as_secs_f64();
+            let stored = count(&caixa)()? - before;
+            if json {
+                print_json(&json!({ "inbox_id": inbox_id, "stored": stored, "seconds": seconds }))?;
+            } else {
+                println!("stored {stored} new messages in {seconds:.2} s");
             }
             Ok(())
         }

@@ -672,6 +672,13 @@ impl Caixa {
         Ok(())
     }
 
+    /// Fetches an e-mail inbox's new mail now, once, and returns when it is stored.
+    pub async fn sync_email_inbox(&self, inbox_id: InboxId) -> Result<()> {
+        email_channel::worker::sync_once(self, inbox_id)
+            .await
+            .map_err(|e| Error::Unavailable(e.to_string()))
+    }
+
     /// Checks an e-mail inbox's IMAP and SMTP servers. The password is the one given, else
     /// the stored one of `inbox_id`.
     pub async fn test_email_connection(

@@ -132,6 +132,20 @@ async fn session(
     }
 }
 
+/// One full sync (Sent, then INBOX) without IDLE: for `caixa-cli inbox sync` and benchmarks.
+pub async fn sync_once(caixa: &Caixa, inbox_id: InboxId) -> Result<(), MailError> {
+    let (settings, password) = load(caixa, inbox_id).await?;
+    let tls = caixa.tls()?;
+    let mut s = imap::login(&settings.imap, &tls, &settings.username, &password).await?;
+    let condstore = imap::has_capability(&mut s, "CONDSTORE").await?;
+    if let Some(sent) = imap::find_sent(&mut s).await? {
+        sync_folder(caixa, inbox_id, &settings, &mut s, &sent, true, condstore).await?;
+    }
+    sync_folder(caixa, inbox_id, &settings, &mut s, "INBOX", false, condstore).await?;
+    let _ = tokio::time::timeout(Duration::from_secs(2), s.logout()).await;
+    Ok(())
+}
+
 async fn load(caixa: &Caixa, inbox_id: InboxId) -> Result<(EmailSettings, String), MailError> {
     let inbox = caixa
         .get_inbox(inbox_id)
