@@ -98,8 +98,8 @@ if ! skipped build; then
 fi
 
 if ! skipped e2e; then
-  step e2e "E2E walkthrough in the real window (tauri-driver + WebKitWebDriver, Chromium visitor)"
-  bash scripts/test-env.sh cargo test "${APP_FEATURES[@]}" --test e2e_walkthrough -- \
+  step e2e "E2E in the real window: website walkthrough (Chromium visitor), e-mail (real mail servers)"
+  bash scripts/test-env.sh cargo test "${APP_FEATURES[@]}" --test e2e_walkthrough --test e2e_email -- \
     --ignored --nocapture --test-threads=1 2>&1 | tee "$ARTIFACTS/e2e.log"
   step_done
 fi

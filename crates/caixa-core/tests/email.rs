@@ -24,8 +24,22 @@ struct Engine {
 
 impl Engine {
     async fn start(servers: &MailServers, trust_test_ca: bool) -> Engine {
-        let dir = tempfile::tempdir().unwrap();
-        let mut cfg = Config::new(dir.path().to_path_buf(), Secrets::memory());
+        Engine::start_in(
+            servers,
+            trust_test_ca,
+            tempfile::tempdir().unwrap(),
+            Secrets::memory(),
+        )
+        .await
+    }
+
+    async fn start_in(
+        servers: &MailServers,
+        trust_test_ca: bool,
+        dir: tempfile::TempDir,
+        secrets: Secrets,
+    ) -> Engine {
+        let mut cfg = Config::new(dir.path().to_path_buf(), secrets);
         cfg.agent_name = "Ana".into();
         cfg.retry = RetryPolicy {
             base: Duration::from_millis(200),
@@ -49,6 +63,14 @@ impl Engine {
         if let Some(r) = self.running.take() {
             r.stop().await;
         }
+    }
+
+    /// Stops the engine and hands back its data dir, for a restart on the same store.
+    async fn stop_keep_data(mut self) -> tempfile::TempDir {
+        if let Some(r) = self.running.take() {
+            r.stop().await;
+        }
+        self._dir
     }
 
     async fn count(&self, sql: &'static str) -> i64 {
@@ -629,4 +651,89 @@ async fn wrong_password_and_untrusted_certificate_are_named() {
     );
     trusting.stop().await;
     strict.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn initial_sync_in_batches_and_restart_repeats_nothing() {
+    const N: usize = 250;
+    let servers = MailServers::start();
+    let corpus = servers.dir.path().join("corpus");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts");
+    let gen = std::process::Command::new("python3")
+        .arg(format!("{script}/bench/gen_mail_corpus.py"))
+        .arg(&corpus)
+        .arg(N.to_string())
+        .status()
+        .unwrap();
+    assert!(gen.success());
+    let mut files: Vec<String> = std::fs::read_dir(&corpus)
+        .unwrap()
+        .map(|e| e.unwrap().path().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    let mut deliver = std::process::Command::new("bash");
+    deliver
+        .arg(format!("{script}/mail-servers.sh"))
+        .args(["deliver", servers.path(), &servers.s("SUPPORT_USER")])
+        .args(&files);
+    assert!(deliver.status().unwrap().success());
+
+    let secrets = Secrets::memory();
+    let engine = Engine::start_in(
+        &servers,
+        true,
+        tempfile::tempdir().unwrap(),
+        secrets.clone(),
+    )
+    .await;
+    let inbox = add_inbox(&engine, &servers).await;
+    let id = inbox.inbox.id;
+    wait_for("every message stored", Duration::from_secs(60), || async {
+        (engine.count("SELECT count(*) FROM messages").await == N as i64).then_some(())
+    })
+    .await;
+    wait_state(&engine, id, |s| *s == InboxState::Connected).await;
+    let threads = engine.count("SELECT count(*) FROM conversations").await;
+    assert!(
+        threads < N as i64 && threads > 0,
+        "replies did not join their threads: {threads}"
+    );
+    // Newest first: the first stored message is the newest one of the mailbox.
+    let first_stored_is_newest = engine
+        .count(
+            "SELECT (SELECT e.uid FROM email_messages e ORDER BY e.message_id LIMIT 1)
+                  = (SELECT max(uid) FROM email_messages)",
+        )
+        .await;
+    assert_eq!(first_stored_is_newest, 1);
+    let attachments = engine.count("SELECT count(*) FROM attachments").await;
+    assert!(attachments > 0);
+
+    // Restart on the same store: nothing fetched twice, nothing lost.
+    let dir = engine.stop_keep_data().await;
+    let engine = Engine::start_in(&servers, true, dir, secrets).await;
+    wait_state(&engine, id, |s| *s == InboxState::Connected).await;
+    customer_sends(
+        &servers,
+        from_customer(&servers)
+            .subject("After restart")
+            .body("hello".to_string())
+            .unwrap(),
+    )
+    .await;
+    wait_for(
+        "the new mail after the restart",
+        Duration::from_secs(10),
+        || async {
+            (engine.count("SELECT count(*) FROM messages").await == N as i64 + 1).then_some(())
+        },
+    )
+    .await;
+    assert_eq!(
+        engine
+            .count("SELECT count(*) - count(DISTINCT source_id) FROM messages")
+            .await,
+        0
+    );
+    engine.stop().await;
 }

@@ -55,18 +55,33 @@ pub fn set_folder_state(
     Ok(())
 }
 
-/// The conversation that holds any of these Message-IDs (tried in the order given).
+/// The conversation a mail belongs to: the one holding any Message-ID it refers to (`refs`,
+/// tried in order), or one holding a mail that refers to the same ids or to the mail itself
+/// (`own_id`) — so a thread is found whatever order its mails are stored in.
 pub fn conversation_of(
     conn: &Connection,
     inbox_id: InboxId,
-    ids: &[String],
+    refs: &[String],
+    own_id: &str,
 ) -> Result<Option<ConversationId>> {
-    let mut stmt = conn.prepare_cached(
+    let mut by_id = conn.prepare_cached(
         "SELECT m.conversation_id FROM email_messages e JOIN messages m ON m.id = e.message_id
          WHERE e.inbox_id = ?1 AND e.rfc_message_id = ?2 LIMIT 1",
     )?;
-    for id in ids {
-        if let Some(c) = stmt
+    for id in refs {
+        if let Some(c) = by_id
+            .query_row(params![inbox_id, id], |r| r.get(0))
+            .optional()?
+        {
+            return Ok(Some(c));
+        }
+    }
+    let mut by_ref = conn.prepare_cached(
+        "SELECT m.conversation_id FROM email_refs r JOIN messages m ON m.id = r.message_id
+         WHERE r.inbox_id = ?1 AND r.ref_id = ?2 LIMIT 1",
+    )?;
+    for id in std::iter::once(own_id).chain(refs.iter().map(String::as_str)) {
+        if let Some(c) = by_ref
             .query_row(params![inbox_id, id], |r| r.get(0))
             .optional()?
         {
@@ -133,6 +148,17 @@ pub fn insert_meta(
             m.auto_reply as i64
         ],
     )?;
+    let mut refs = conn.prepare_cached(
+        "INSERT OR IGNORE INTO email_refs (inbox_id, ref_id, message_id) VALUES (?1, ?2, ?3)",
+    )?;
+    for r in m
+        .in_reply_to
+        .iter()
+        .copied()
+        .chain(m.references.iter().map(String::as_str))
+    {
+        refs.execute(params![inbox_id, r, message_id])?;
+    }
     Ok(())
 }
 

@@ -178,6 +178,16 @@ CREATE TABLE email_messages (
     auto_reply INTEGER NOT NULL DEFAULT 0
 ) STRICT;
 CREATE INDEX email_messages_rfc_id ON email_messages(inbox_id, rfc_message_id);
+
+-- Every Message-ID a mail points to (In-Reply-To, References). Sync stores newest first, so a
+-- reply is often stored before what it answers: this finds the thread from either side.
+CREATE TABLE email_refs (
+    inbox_id INTEGER NOT NULL,
+    ref_id TEXT NOT NULL,
+    message_id INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+    PRIMARY KEY (inbox_id, ref_id, message_id)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX email_refs_message ON email_refs(message_id);
 CREATE INDEX email_messages_folder_uid ON email_messages(inbox_id, folder, uid);
 
 -- Inline (cid:) parts are attachments too; this finds them from the HTML.

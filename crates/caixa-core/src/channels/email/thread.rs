@@ -43,7 +43,8 @@ pub fn store(
     }
     let mut thread_ids: Vec<String> = mail.in_reply_to.clone();
     thread_ids.extend(mail.references.iter().rev().cloned());
-    let existing_conversation = email::conversation_of(tx, inbox_id, &thread_ids)?;
+    let existing_conversation =
+        email::conversation_of(tx, inbox_id, &thread_ids, &mail.message_id)?;
     let from_us = origin.sent_folder
         || mail
             .from_addr

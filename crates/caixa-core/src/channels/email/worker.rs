@@ -141,7 +141,10 @@ pub async fn sync_once(caixa: &Caixa, inbox_id: InboxId) -> Result<(), MailError
     if let Some(sent) = imap::find_sent(&mut s).await? {
         sync_folder(caixa, inbox_id, &settings, &mut s, &sent, true, condstore).await?;
     }
-    sync_folder(caixa, inbox_id, &settings, &mut s, "INBOX", false, condstore).await?;
+    sync_folder(
+        caixa, inbox_id, &settings, &mut s, "INBOX", false, condstore,
+    )
+    .await?;
     let _ = tokio::time::timeout(Duration::from_secs(2), s.logout()).await;
     Ok(())
 }
@@ -253,19 +256,51 @@ async fn sync_folder(
         return write_cursor(caixa, inbox_id, folder, final_state).await;
     }
     let show_progress = total > CHUNK as u32;
-    let mut done = 0u32;
     let chunks: Vec<Vec<u32>> = uids.chunks(CHUNK).map(<[u32]>::to_vec).collect();
     let last = chunks.len() - 1;
+    // Fetching the next batch overlaps parsing and storing the previous one: network and CPU
+    // work at the same time, which is what keeps a first sync close to a plain mail download.
+    let (tx, mut rx) = mpsc::channel::<(usize, Vec<Fetched>)>(2);
+    let store_task = {
+        let (caixa, settings, folder) = (caixa.clone(), settings.clone(), folder.to_string());
+        tokio::spawn(async move {
+            let mut done = 0u32;
+            while let Some((i, fetched)) = rx.recv().await {
+                done += fetched.len() as u32;
+                let cursor = (i == last).then_some(final_state);
+                store_batch(
+                    &caixa,
+                    inbox_id,
+                    &settings,
+                    &folder,
+                    sent_folder,
+                    fetched,
+                    cursor,
+                )
+                .await?;
+                if show_progress {
+                    let state = if i == last {
+                        InboxState::Connected
+                    } else {
+                        InboxState::Syncing { done, total }
+                    };
+                    caixa.set_inbox_state(inbox_id, state);
+                }
+            }
+            Ok::<(), MailError>(())
+        })
+    };
+    if show_progress {
+        caixa.set_inbox_state(inbox_id, InboxState::Syncing { done: 0, total });
+    }
+    let mut fetch_error = None;
     for (i, chunk) in chunks.into_iter().enumerate() {
-        if show_progress {
-            caixa.set_inbox_state(inbox_id, InboxState::Syncing { done, total });
-        }
         let set = chunk
             .iter()
             .map(u32::to_string)
             .collect::<Vec<_>>()
             .join(",");
-        let fetched: Vec<(u32, Vec<u8>, Option<i64>)> = timed(async {
+        let fetched: Result<Vec<Fetched>, MailError> = timed(async {
             let stream = s.uid_fetch(&set, "(UID INTERNALDATE BODY.PEEK[])").await?;
             let all: Vec<_> = stream.try_collect().await?;
             Ok(all
@@ -277,22 +312,33 @@ async fn sync_folder(
                 })
                 .collect())
         })
-        .await?;
-        let cursor = (i == last).then_some(final_state);
-        store_batch(
-            caixa,
-            inbox_id,
-            settings,
-            folder,
-            sent_folder,
-            fetched,
-            cursor,
-        )
-        .await?;
-        done += chunk.len() as u32;
+        .await;
+        match fetched {
+            Ok(mut batch) => {
+                // Servers answer in UID order; store the newest of the batch first too.
+                batch.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+                if tx.send((i, batch)).await.is_err() {
+                    break; // the store task failed; its error is reported below
+                }
+            }
+            Err(e) => {
+                fetch_error = Some(e);
+                break;
+            }
+        }
     }
-    Ok(())
+    drop(tx);
+    let stored = store_task
+        .await
+        .map_err(|e| MailError::Protocol(format!("store task failed: {e}")))?;
+    match fetch_error {
+        Some(e) => Err(e),
+        None => stored,
+    }
 }
+
+/// One fetched mail: UID, raw bytes, INTERNALDATE (ms).
+type Fetched = (u32, Vec<u8>, Option<i64>);
 
 async fn write_cursor(
     caixa: &Caixa,
@@ -316,7 +362,7 @@ async fn store_batch(
     settings: &EmailSettings,
     folder: &str,
     sent_folder: bool,
-    fetched: Vec<(u32, Vec<u8>, Option<i64>)>,
+    fetched: Vec<Fetched>,
     cursor: Option<email::FolderState>,
 ) -> Result<(), MailError> {
     let data_dir = caixa.config().data_dir.clone();
