@@ -316,7 +316,7 @@ async fn sync_folder(
         match fetched {
             Ok(mut batch) => {
                 // Servers answer in UID order; store the newest of the batch first too.
-                batch.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+                batch.sort_unstable_by_key(|m| std::cmp::Reverse(m.0));
                 if tx.send((i, batch)).await.is_err() {
                     break; // the store task failed; its error is reported below
                 }
