@@ -231,6 +231,10 @@ impl Caixa {
             .map_err(MailError::Protocol)
     }
 
+    pub(crate) fn wake_outbox(&self) {
+        self.inner.outbox_wake.notify_one();
+    }
+
     /// Records and announces the live state of an inbox with its own connection.
     pub(crate) fn set_inbox_state(&self, inbox_id: InboxId, state: InboxState) {
         let changed = match self.inner.inbox_states.write() {

@@ -13,6 +13,8 @@ use crate::store::{inboxes, messages, now_ms};
 
 /// How long a claimed message is reserved for the engine sending it.
 const LEASE_MS: i64 = 60_000;
+/// Longest wait between attempts while a server is unreachable.
+const OFFLINE_MAX_MS: i64 = 5 * 60_000;
 /// Upper bound on sleeping, so writes by other processes are picked up even without a wake.
 const MAX_IDLE: Duration = Duration::from_secs(2);
 
@@ -69,6 +71,10 @@ async fn deliver(caixa: &Caixa, q: messages::Queued) {
                     (format!("{r} (gave up after {attempts} attempts)"), None)
                 }
                 SendError::Permanent(r) => (r.clone(), None),
+                SendError::Offline(r) => (
+                    format!("waiting for the connection: {r}"),
+                    Some(now_ms() + backoff_ms(&inner.cfg.retry, attempts).min(OFFLINE_MAX_MS)),
+                ),
             };
             tracing::warn!(
                 message = id,

@@ -519,8 +519,35 @@ async fn outage_and_uidvalidity_reset_lose_and_repeat_nothing() {
     assert!(!reason.is_empty());
     println!("outage shown as: {reason}");
 
-    // It comes back: the worker reconnects on its own (backoff is seconds here) and mail
-    // that arrived meanwhile is fetched once.
+    // A reply written while the server is down stays queued, says why, and is not failed.
+    let conversation = conversations(&engine).await[0].id;
+    let offline_reply = engine
+        .caixa
+        .send_message(conversation, "Written while offline", false)
+        .await
+        .unwrap();
+    let waiting = wait_for(
+        "the offline reply to wait",
+        Duration::from_secs(15),
+        || async {
+            let m = engine.caixa.get_message(offline_reply.id).await.ok()?;
+            m.error.is_some().then_some(m)
+        },
+    )
+    .await;
+    assert_eq!(
+        waiting.delivery,
+        Some(Delivery::Queued),
+        "{:?}",
+        waiting.error
+    );
+    assert!(waiting
+        .error
+        .unwrap()
+        .contains("waiting for the connection"));
+
+    // It comes back: the worker reconnects on its own (backoff is seconds here), mail that
+    // arrived meanwhile is fetched once, and the queued reply goes out.
     servers.restart();
     customer_sends(
         &servers,
@@ -543,6 +570,26 @@ async fn outage_and_uidvalidity_reset_lose_and_repeat_nothing() {
     )
     .await;
     wait_state(&engine, id, |s| *s == InboxState::Connected).await;
+    wait_for(
+        "the offline reply delivered",
+        Duration::from_secs(30),
+        || async {
+            servers
+                .maildir(&servers.s("CUSTOMER_USER"), "")
+                .into_iter()
+                .find(|raw| String::from_utf8_lossy(raw).contains("Written while offline"))
+        },
+    )
+    .await;
+    assert_eq!(
+        engine
+            .caixa
+            .get_message(offline_reply.id)
+            .await
+            .unwrap()
+            .delivery,
+        Some(Delivery::Sent)
+    );
 
     // The server renumbers INBOX: a clean resync, deduplicated by Message-ID.
     let before = engine

@@ -12,6 +12,9 @@ pub enum SendError {
     Transient(String),
     /// The provider refused for good (4xx, no webhook configured): shown on the message.
     Permanent(String),
+    /// The server cannot be reached at all (no network, DNS, connection refused): the reply
+    /// stays queued and is retried, with capped backoff, for as long as it takes.
+    Offline(String),
 }
 
 /// What a successful send reports.

@@ -235,3 +235,12 @@ pub fn requeue(conn: &Connection, id: MessageId, now: i64) -> Result<Conversatio
     )?;
     Ok(conv)
 }
+
+/// Makes an inbox's queued replies due now (its server is reachable again).
+pub fn due_now_for_inbox(conn: &Connection, inbox_id: InboxId, now: i64) -> Result<usize> {
+    Ok(conn.execute(
+        "UPDATE messages SET next_attempt_at = ?2
+         WHERE inbox_id = ?1 AND delivery = 'queued' AND next_attempt_at > ?2",
+        params![inbox_id, now],
+    )?)
+}

@@ -125,12 +125,12 @@ pub async fn send_reply(
     let out = smtp::build_reply(settings, &ctx, &q.content).map_err(SendError::Permanent)?;
     smtp::send(settings, &tls, &password, &out)
         .await
-        .map_err(|(e, transient)| {
-            if transient {
-                SendError::Transient(e.to_string())
-            } else {
-                SendError::Permanent(e.to_string())
+        .map_err(|(e, transient)| match e {
+            MailError::Connect { .. } | MailError::Dns { .. } | MailError::Timeout => {
+                SendError::Offline(e.to_string())
             }
+            _ if transient => SendError::Transient(e.to_string()),
+            _ => SendError::Permanent(e.to_string()),
         })?;
     // Known by its Message-ID before the Sent copy exists, so syncing Sent never shows it twice
     // and the customer's answer (In-Reply-To: this id) finds the conversation.

@@ -103,6 +103,18 @@ async fn session(
             caixa, inbox_id, &settings, &mut s, "INBOX", false, condstore,
         )
         .await?;
+        if *failures > 0 {
+            // Back after an outage: replies queued meanwhile go now, not at their backoff time.
+            let now = now_ms();
+            let woken = caixa
+                .store()
+                .write(move |tx| crate::store::messages::due_now_for_inbox(tx, inbox_id, now))
+                .await
+                .map_err(store_err)?;
+            if woken > 0 {
+                caixa.wake_outbox();
+            }
+        }
         *failures = 0;
         caixa.set_inbox_state(inbox_id, InboxState::Connected);
 
