@@ -784,3 +784,94 @@ async fn initial_sync_in_batches_and_restart_repeats_nothing() {
     );
     engine.stop().await;
 }
+
+/// Another mail client (Python's imaplib) sets `\Seen`: CONDSTORE brings the change, the
+/// conversation reads as read here too. Mail already read on the server is not unread here.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mail_read_in_another_client_reads_here() {
+    let servers = MailServers::start();
+    // Read before Caixa ever saw it.
+    customer_sends(
+        &servers,
+        from_customer(&servers)
+            .subject("Old and read")
+            .body("old".to_string())
+            .unwrap(),
+    )
+    .await;
+    let imap_store = |query: &str| {
+        let script = r#"
+import imaplib, ssl, sys
+port, ca, user, pw, query = sys.argv[1:6]
+ctx = ssl.create_default_context(cafile=ca)
+m = imaplib.IMAP4_SSL("127.0.0.1", int(port), ssl_context=ctx)
+m.login(user, pw)
+m.select("INBOX")
+typ, data = m.uid("SEARCH", None, query)
+for uid in data[0].split():
+    m.uid("STORE", uid, "+FLAGS", "(\\Seen)")
+m.logout()
+"#;
+        let out = std::process::Command::new("python3")
+            .args(["-c", script])
+            .arg(servers.port("IMAPS_PORT").to_string())
+            .arg(servers.ca_cert())
+            .arg(servers.s("SUPPORT_USER"))
+            .arg(servers.s("SUPPORT_PASS"))
+            .arg(query)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    wait_for(
+        "the first mail in the mailbox",
+        Duration::from_secs(10),
+        || async { (!servers.maildir(&servers.s("SUPPORT_USER"), "").is_empty()).then_some(()) },
+    )
+    .await;
+    imap_store("ALL");
+
+    let engine = Engine::start(&servers, true).await;
+    let inbox = add_inbox(&engine, &servers).await;
+    wait_state(&engine, inbox.inbox.id, |s| *s == InboxState::Connected).await;
+    let old = wait_for("the old mail", Duration::from_secs(10), || async {
+        conversations(&engine).await.into_iter().next()
+    })
+    .await;
+    assert_eq!(
+        old.unread_count, 0,
+        "mail read on the server came in unread"
+    );
+
+    customer_sends(
+        &servers,
+        from_customer(&servers)
+            .subject("New question")
+            .body("new".to_string())
+            .unwrap(),
+    )
+    .await;
+    let new = wait_for("the new mail", Duration::from_secs(10), || async {
+        conversations(&engine)
+            .await
+            .into_iter()
+            .find(|c| c.preview.contains("New question"))
+    })
+    .await;
+    assert_eq!(new.unread_count, 1);
+    imap_store("UNSEEN");
+    wait_for(
+        "read elsewhere → read here",
+        Duration::from_secs(10),
+        || async {
+            let c = engine.caixa.get_conversation(new.id).await.ok()?;
+            (c.unread_count == 0).then_some(())
+        },
+    )
+    .await;
+    engine.stop().await;
+}

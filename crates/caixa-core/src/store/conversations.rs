@@ -242,3 +242,12 @@ pub fn mark_read(conn: &Connection, id: ConversationId) -> Result<bool> {
         [id],
     )? > 0)
 }
+
+/// One incoming message was already read elsewhere (e.g. `\Seen` in another mail client).
+pub fn read_one(conn: &Connection, id: ConversationId) -> Result<()> {
+    conn.execute(
+        "UPDATE conversations SET unread_count = max(unread_count - 1, 0) WHERE id = ?1",
+        [id],
+    )?;
+    Ok(())
+}

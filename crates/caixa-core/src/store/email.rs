@@ -118,6 +118,7 @@ pub struct Meta<'a> {
     pub folder: Option<&'a str>,
     pub uid: Option<u32>,
     pub auto_reply: bool,
+    pub seen: bool,
 }
 
 pub fn insert_meta(
@@ -128,8 +129,8 @@ pub fn insert_meta(
 ) -> Result<()> {
     conn.execute(
         "INSERT INTO email_messages (message_id, inbox_id, rfc_message_id, subject, from_addr,
-            to_addrs, cc_addrs, in_reply_to, refs, html, folder, uid, auto_reply)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+            to_addrs, cc_addrs, in_reply_to, refs, html, folder, uid, auto_reply, seen)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
          ON CONFLICT (message_id) DO UPDATE SET folder = coalesce(folder, ?11),
             uid = coalesce(uid, ?12)",
         params![
@@ -145,7 +146,8 @@ pub fn insert_meta(
             m.html,
             m.folder,
             m.uid.map(|u| u as i64),
-            m.auto_reply as i64
+            m.auto_reply as i64,
+            m.seen as i64
         ],
     )?;
     let mut refs = conn.prepare_cached(
@@ -251,4 +253,45 @@ pub fn trust_sender(conn: &Connection, inbox_id: InboxId, address: &str) -> Resu
         params![inbox_id, address],
     )?;
     Ok(())
+}
+
+/// Records `\Seen` changes seen on the server; returns the conversations that now have no
+/// unseen mail from the customer and were marked read.
+pub fn apply_seen(
+    conn: &Connection,
+    inbox_id: InboxId,
+    folder: &str,
+    changes: &[(u32, bool)],
+) -> Result<Vec<ConversationId>> {
+    let mut update = conn.prepare_cached(
+        "UPDATE email_messages SET seen = ?4 WHERE inbox_id = ?1 AND folder = ?2 AND uid = ?3
+         RETURNING message_id",
+    )?;
+    let mut touched = Vec::new();
+    for (uid, seen) in changes {
+        let ids: Vec<MessageId> = update
+            .query_map(params![inbox_id, folder, *uid as i64, *seen as i64], |r| {
+                r.get(0)
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        touched.extend(ids);
+    }
+    let mut read = Vec::new();
+    for message_id in touched {
+        let conversation: Option<ConversationId> = conn
+            .query_row(
+                "UPDATE conversations SET unread_count = 0
+                 WHERE id = (SELECT conversation_id FROM messages WHERE id = ?1)
+                   AND unread_count > 0
+                   AND NOT EXISTS (SELECT 1 FROM messages m JOIN email_messages e ON e.message_id = m.id
+                                   WHERE m.conversation_id = conversations.id
+                                     AND m.kind = 'incoming' AND e.seen = 0)
+                 RETURNING id",
+                [message_id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        read.extend(conversation);
+    }
+    Ok(read)
 }

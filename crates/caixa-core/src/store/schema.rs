@@ -175,7 +175,9 @@ CREATE TABLE email_messages (
     html TEXT,
     folder TEXT,
     uid INTEGER,
-    auto_reply INTEGER NOT NULL DEFAULT 0
+    auto_reply INTEGER NOT NULL DEFAULT 0,
+    -- \Seen on the server (read in Caixa or in another mail client).
+    seen INTEGER NOT NULL DEFAULT 0
 ) STRICT;
 CREATE INDEX email_messages_rfc_id ON email_messages(inbox_id, rfc_message_id);
 

@@ -163,6 +163,7 @@ pub async fn send_reply(
                     folder: None,
                     uid: None,
                     auto_reply: false,
+                    seen: true,
                 },
             )?;
             messages::mark_sent(tx, id, Delivery::Sent, Some(&message_id))

@@ -17,6 +17,8 @@ pub struct Origin<'a> {
     /// Mail from the Sent folder is ours: it joins existing threads as outgoing and never
     /// starts a conversation.
     pub sent_folder: bool,
+    /// `\Seen` on the server: read elsewhere already, so it does not count as unread.
+    pub seen: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -141,6 +143,9 @@ pub fn store(
         created_at,
         !mail.auto_reply,
     )?;
+    if origin.seen && kind == MessageKind::Incoming {
+        conversations::read_one(tx, conversation_id)?;
+    }
     Ok(Some(Stored {
         conversation_id,
         message_id,
@@ -160,5 +165,6 @@ fn meta<'a>(mail: &'a ParsedMail, origin: Origin<'a>) -> email::Meta<'a> {
         folder: Some(origin.folder),
         uid: Some(origin.uid),
         auto_reply: mail.auto_reply,
+        seen: origin.seen,
     }
 }

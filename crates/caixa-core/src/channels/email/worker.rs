@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use async_imap::types::Flag;
 use futures_util::TryStreamExt;
 use rand::Rng;
 use tokio::sync::mpsc;
@@ -244,6 +245,16 @@ async fn sync_folder(
         }
         return Ok(());
     }
+    if let (Some(k), Some(server_modseq)) = (known, mailbox.highest_modseq) {
+        let changed = k.uid_validity == uid_validity
+            && condstore
+            && k.highest_modseq.is_some_and(|m| m < server_modseq)
+            && start > 1;
+        if changed {
+            let since = k.highest_modseq.unwrap_or(0);
+            sync_flags(caixa, inbox_id, s, folder, start - 1, since).await?;
+        }
+    }
     let mut query = format!("UID {start}:*");
     if known.is_none() {
         if let Some(days) = settings.lookback_days {
@@ -313,14 +324,19 @@ async fn sync_folder(
             .collect::<Vec<_>>()
             .join(",");
         let fetched: Result<Vec<Fetched>, MailError> = timed(async {
-            let stream = s.uid_fetch(&set, "(UID INTERNALDATE BODY.PEEK[])").await?;
+            let stream = s
+                .uid_fetch(&set, "(UID FLAGS INTERNALDATE BODY.PEEK[])")
+                .await?;
             let all: Vec<_> = stream.try_collect().await?;
             Ok(all
                 .into_iter()
                 .filter_map(|f| {
-                    let uid = f.uid?;
-                    let date = f.internal_date().map(|d| d.timestamp_millis());
-                    Some((uid, f.body().unwrap_or_default().to_vec(), date))
+                    Some(Fetched {
+                        uid: f.uid?,
+                        internal: f.internal_date().map(|d| d.timestamp_millis()),
+                        seen: f.flags().any(|fl| matches!(fl, Flag::Seen)),
+                        raw: f.body().unwrap_or_default().to_vec(),
+                    })
                 })
                 .collect())
         })
@@ -328,7 +344,7 @@ async fn sync_folder(
         match fetched {
             Ok(mut batch) => {
                 // Servers answer in UID order; store the newest of the batch first too.
-                batch.sort_unstable_by_key(|m| std::cmp::Reverse(m.0));
+                batch.sort_unstable_by_key(|m| std::cmp::Reverse(m.uid));
                 if tx.send((i, batch)).await.is_err() {
                     break; // the store task failed; its error is reported below
                 }
@@ -349,8 +365,55 @@ async fn sync_folder(
     }
 }
 
-/// One fetched mail: UID, raw bytes, INTERNALDATE (ms).
-type Fetched = (u32, Vec<u8>, Option<i64>);
+/// One fetched mail.
+struct Fetched {
+    uid: u32,
+    raw: Vec<u8>,
+    /// INTERNALDATE, Unix ms.
+    internal: Option<i64>,
+    seen: bool,
+}
+
+/// CONDSTORE: fetch only the flags that changed since `modseq` and apply `\\Seen` (mail read in
+/// another client reads here too).
+async fn sync_flags(
+    caixa: &Caixa,
+    inbox_id: InboxId,
+    s: &mut Session,
+    folder: &str,
+    last_uid: u32,
+    modseq: u64,
+) -> Result<(), MailError> {
+    let changes: Vec<(u32, bool)> = timed(async {
+        let stream = s
+            .uid_fetch(
+                format!("1:{last_uid}"),
+                format!("(UID FLAGS) (CHANGEDSINCE {modseq})"),
+            )
+            .await?;
+        let all: Vec<_> = stream.try_collect().await?;
+        Ok(all
+            .into_iter()
+            .filter_map(|f| Some((f.uid?, f.flags().any(|fl| matches!(fl, Flag::Seen)))))
+            .collect())
+    })
+    .await?;
+    if changes.is_empty() {
+        return Ok(());
+    }
+    let folder = folder.to_string();
+    let read = caixa
+        .store()
+        .write(move |tx| email::apply_seen(tx, inbox_id, &folder, &changes))
+        .await
+        .map_err(store_err)?;
+    for conversation_id in read {
+        caixa
+            .events()
+            .emit(CoreEvent::ConversationChanged { conversation_id });
+    }
+    Ok(())
+}
 
 async fn write_cursor(
     caixa: &Caixa,
@@ -378,32 +441,37 @@ async fn store_batch(
     cursor: Option<email::FolderState>,
 ) -> Result<(), MailError> {
     let data_dir = caixa.config().data_dir.clone();
-    let parsed: Vec<(u32, ParsedMail, Vec<String>, i64)> = tokio::task::spawn_blocking(move || {
-        let mut out = Vec::with_capacity(fetched.len());
-        for (uid, raw, internal) in fetched {
-            let mail = match parse::parse(&raw) {
-                Ok(m) => m,
-                Err(reason) => {
-                    tracing::warn!(uid, "skipping a message that cannot be read: {reason}");
-                    continue;
-                }
-            };
-            let mut saved = Vec::with_capacity(mail.attachments.len());
-            for a in &mail.attachments {
-                match attachments::save_file(&data_dir, &a.data) {
-                    Ok(sha) => saved.push(sha),
-                    Err(e) => {
-                        tracing::error!(uid, "cannot save an attachment: {e}");
-                        saved.push(String::new());
+    let parsed: Vec<(Fetched, ParsedMail, Vec<String>, i64)> =
+        tokio::task::spawn_blocking(move || {
+            let mut out = Vec::with_capacity(fetched.len());
+            for mut f in fetched {
+                let uid = f.uid;
+                let mail = match parse::parse(&f.raw) {
+                    Ok(m) => m,
+                    Err(reason) => {
+                        tracing::warn!(uid, "skipping a message that cannot be read: {reason}");
+                        continue;
+                    }
+                };
+                let mut saved = Vec::with_capacity(mail.attachments.len());
+                for a in &mail.attachments {
+                    match attachments::save_file(&data_dir, &a.data) {
+                        Ok(sha) => saved.push(sha),
+                        Err(e) => {
+                            tracing::error!(uid, "cannot save an attachment: {e}");
+                            saved.push(String::new());
+                        }
                     }
                 }
+                let received = f.internal.unwrap_or_else(now_ms);
+                // Parsed: the raw bytes need not travel on to the writer.
+                f.raw = Vec::new();
+                out.push((f, mail, saved, received));
             }
-            out.push((uid, mail, saved, internal.unwrap_or_else(now_ms)));
-        }
-        out
-    })
-    .await
-    .map_err(|e| MailError::Protocol(format!("parser task failed: {e}")))?;
+            out
+        })
+        .await
+        .map_err(|e| MailError::Protocol(format!("parser task failed: {e}")))?;
 
     let own = settings.address.to_ascii_lowercase();
     let folder = folder.to_string();
@@ -411,11 +479,12 @@ async fn store_batch(
         .store()
         .write(move |tx| {
             let mut stored = Vec::new();
-            for (uid, mail, saved, received) in &parsed {
+            for (f, mail, saved, received) in &parsed {
                 let origin = Origin {
                     folder: &folder,
-                    uid: *uid,
+                    uid: f.uid,
                     sent_folder,
+                    seen: f.seen,
                 };
                 if let Some(s) = thread::store(tx, inbox_id, &own, origin, mail, saved, *received)?
                 {
