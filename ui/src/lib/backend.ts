@@ -9,14 +9,17 @@ import type {
   ConversationFilter,
   ConversationPage,
   ConversationRow,
+  ConnectionReport,
   ConversationStatus,
   CoreEvent,
   Cursor,
+  EmailSettings,
   ErrorCode,
   FieldError,
   InboxInput,
   InboxView,
   Message,
+  MessageHtml,
   Result,
   SearchHit,
   StatusCounts,
@@ -27,6 +30,7 @@ export type {
   AppInfo,
   Attachment,
   ChannelKind,
+  ConnectionReport,
   ErrorPayload as CommandError,
   ConversationFilter,
   ConversationPage,
@@ -35,6 +39,7 @@ export type {
   CoreEvent,
   Cursor,
   Delivery,
+  EmailSettings,
   ErrorCode,
   FieldError,
   Inbox,
@@ -42,7 +47,10 @@ export type {
   InboxSettings,
   InboxState,
   InboxView,
+  MailSecurity,
+  MailServer,
   Message,
+  MessageHtml,
   MessageKind,
   Priority,
   SearchHit,
@@ -79,6 +87,15 @@ export interface Backend {
   markRead(conversationId: number): Promise<void>;
   retryMessage(messageId: number): Promise<void>;
   search(query: string, limit: number): Promise<SearchHit[]>;
+  /** Checks an e-mail inbox's IMAP and SMTP servers with `password`, or (when it is null) the
+   * stored password of `inboxId`. */
+  testEmailConnection(settings: EmailSettings, password: string | null, inboxId: number | null): Promise<ConnectionReport>;
+  /** An e-mail's HTML body as a complete document for `<iframe sandbox srcdoc>`. */
+  messageHtml(messageId: number, loadRemote: boolean): Promise<MessageHtml>;
+  /** Always load remote images from this message's sender. */
+  trustSender(messageId: number): Promise<void>;
+  /** Opens an attachment with the system's default app for its type. */
+  openAttachment(attachmentId: number): Promise<void>;
   uiReady(): Promise<void>;
   /** Opens a web address in the system's browser. */
   openExternal(url: string): Promise<void>;
@@ -136,6 +153,14 @@ export function createTauriBackend(): Backend {
       await unwrap(commands.retryMessage(messageId));
     },
     search: (query, limit) => unwrap(commands.search(query, limit)),
+    testEmailConnection: (settings, password, inboxId) => unwrap(commands.testEmailConnection(settings, password, inboxId)),
+    messageHtml: (messageId, loadRemote) => unwrap(commands.messageHtml(messageId, loadRemote)),
+    trustSender: async (messageId) => {
+      await unwrap(commands.trustSender(messageId));
+    },
+    openAttachment: async (attachmentId) => {
+      await unwrap(commands.openAttachment(attachmentId));
+    },
     uiReady: async () => {
       await unwrap(commands.uiReady());
     },

@@ -126,6 +126,41 @@ async search(query: string, limit: number) : Promise<Result<SearchHit[], ErrorPa
     else return { status: "error", error: e  as any };
 }
 },
+async testEmailConnection(settings: EmailSettings, password: string | null, inboxId: number | null) : Promise<Result<ConnectionReport, ErrorPayload>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("test_email_connection", { settings, password, inboxId }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async messageHtml(messageId: number, loadRemote: boolean) : Promise<Result<MessageHtml, ErrorPayload>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("message_html", { messageId, loadRemote }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async trustSender(messageId: number) : Promise<Result<null, ErrorPayload>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("trust_sender", { messageId }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Opens an attachment with the system's default app for its type.
+ */
+async openAttachment(attachmentId: number) : Promise<Result<null, ErrorPayload>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("open_attachment", { attachmentId }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
 /**
  * The UI painted its first list: logged for the start-up measurement.
  */
@@ -178,7 +213,15 @@ export type Attachment = { id: number; file_name: string; mime_type: string; siz
 /**
  * A way customers reach you. One configured instance of a kind is an [`Inbox`].
  */
-export type ChannelKind = "website" | "api"
+export type ChannelKind = "website" | "api" | "email"
+/**
+ * Result of checking an e-mail inbox's servers before (or after) saving it.
+ */
+export type ConnectionReport = { 
+/**
+ * `None` when the IMAP server accepted the login and has an INBOX; else what failed.
+ */
+imap_error: string | null; smtp_error: string | null }
 export type ConversationFilter = { 
 /**
  * `None` = all statuses.
@@ -222,6 +265,30 @@ export type Cursor = { last_activity_at: number; id: number }
  * Delivery state of an outgoing message. `Queued` is written before any network call.
  */
 export type Delivery = "queued" | "sent" | "delivered" | "failed"
+/**
+ * Settings of an e-mail inbox. The password is in the OS keychain, never here.
+ */
+export type EmailSettings = { 
+/**
+ * The support address customers write to; replies go out from it.
+ */
+address: string; 
+/**
+ * Shown as the sender of replies (`Acme Support <support@acme.example>`).
+ */
+display_name: string; imap: MailServer; smtp: MailServer; 
+/**
+ * Login for both servers (often the address itself).
+ */
+username: string; 
+/**
+ * Initial sync: only mail from the last N days; `None` = the whole mailbox.
+ */
+lookback_days: number | null; 
+/**
+ * Opening a conversation in Caixa marks its mail as read (\Seen) on the server too.
+ */
+mark_seen: boolean }
 export type ErrorCode = "validation" | "not_found" | "conflict" | "unavailable" | "internal"
 /**
  * What crosses the IPC boundary (and what `caixa-cli --json` prints on failure).
@@ -239,11 +306,16 @@ token: string; settings: InboxSettings; created_at: number }
 /**
  * Input to create or edit an inbox.
  */
-export type InboxInput = { name: string; settings: InboxSettings }
+export type InboxInput = { name: string; settings: InboxSettings; 
+/**
+ * E-mail: the mailbox password, moved to the keychain on save. When editing, `None`
+ * keeps the stored one.
+ */
+password?: string | null }
 /**
  * The per-kind part of an inbox's configuration, as stored and as edited.
  */
-export type InboxSettings = ({ kind: "website" } & WebsiteSettings) | ({ kind: "api" } & ApiSettings)
+export type InboxSettings = ({ kind: "website" } & WebsiteSettings) | ({ kind: "api" } & ApiSettings) | ({ kind: "email" } & EmailSettings)
 /**
  * Live state of an inbox's connection, shown next to it in the UI.
  */
@@ -256,6 +328,10 @@ export type InboxState =
  * Receiving: the gateway is listening (website, API) or the provider is connected.
  */
 { state: "connected" } | 
+/**
+ * Fetching mail: `done` of `total` new messages stored so far.
+ */
+{ state: "syncing"; done: number; total: number } | 
 /**
  * Not receiving, with the reason in plain words.
  */
@@ -276,6 +352,23 @@ test_page_url: string | null;
  * API: the URL integrators POST messages to.
  */
 endpoint_url: string | null }
+/**
+ * How a mail connection is protected.
+ */
+export type MailSecurity = 
+/**
+ * TLS from the first byte (IMAP 993, SMTP 465).
+ */
+"tls" | 
+/**
+ * Plain connection upgraded with STARTTLS before login (IMAP 143, SMTP 587).
+ */
+"start_tls" | 
+/**
+ * No encryption: refused unless the host is this computer (loopback).
+ */
+"plain"
+export type MailServer = { host: string; port: number; security: MailSecurity }
 export type Message = { id: number; conversation_id: number; kind: MessageKind; content: string; 
 /**
  * Who wrote it: the contact's name for incoming, the agent's for outgoing and notes.
@@ -288,7 +381,24 @@ delivery: Delivery | null;
 /**
  * Why delivery failed (or why the last attempt failed while retrying).
  */
-error: string | null; created_at: number; attachments: Attachment[] }
+error: string | null; created_at: number; attachments: Attachment[]; 
+/**
+ * E-mail: the subject line.
+ */
+subject: string | null; 
+/**
+ * E-mail: the message has an HTML body (fetch it with `message_html`).
+ */
+has_html: boolean }
+/**
+ * An HTML mail body ready for a sandboxed frame (`srcdoc`): a whole document with a strict
+ * Content-Security-Policy.
+ */
+export type MessageHtml = { html: string; 
+/**
+ * Remote images left out; non-zero means the UI may offer "Load images".
+ */
+blocked_images: number }
 /**
  * What a message is: from the customer, our reply, a private note (never leaves the app), or an
  * activity line written by the app ("resolved the conversation").

@@ -35,3 +35,52 @@ export function fileSize(bytes: number): string {
 export function compactCount(n: number): string {
   return new Intl.NumberFormat(locale, { notation: 'compact', maximumFractionDigits: 1 }).format(n);
 }
+
+export type TextPart = { text: string; quoted: boolean };
+
+const QUOTE_LINE = /^\s*>/;
+/** "On Mon, 3 Mar 2025, Ana <ana@example.com> wrote:" and its usual translations. */
+const ATTRIBUTION_END = /(wrote|escreveu|escribió|a écrit|schrieb|ha scritto):\s*$/i;
+const ATTRIBUTION_START = /^\s*(On|Em|El|Le|Am|Il)\s/i;
+
+/** Splits a plain-text e-mail into what the sender wrote and quoted history: runs of lines
+ * starting with ">" (two or more, or one right after an "On … wrote:" line), together with
+ * that attribution line (which mail clients sometimes wrap over two lines). */
+export function splitQuoted(content: string): TextPart[] {
+  const lines = content.split('\n');
+  const parts: TextPart[] = [];
+  let plain: string[] = [];
+  const flush = () => {
+    const text = plain.join('\n').replace(/^\n+|\s+$/g, '');
+    if (text) parts.push({ text, quoted: false });
+    plain = [];
+  };
+  let i = 0;
+  while (i < lines.length) {
+    if (!QUOTE_LINE.test(lines[i])) {
+      plain.push(lines[i++]);
+      continue;
+    }
+    let end = i;
+    while (end < lines.length && QUOTE_LINE.test(lines[end])) end++;
+    // The attribution: the last non-blank line before the quote, maybe wrapped from the one above.
+    let back = plain.length;
+    while (back > 0 && plain[back - 1].trim() === '') back--;
+    let start = back;
+    if (back > 0 && ATTRIBUTION_END.test(plain[back - 1])) {
+      start = back - 1;
+      if (!ATTRIBUTION_START.test(plain[start]) && start > 0 && ATTRIBUTION_START.test(plain[start - 1])) start--;
+    }
+    if (start === back && end - i < 2) {
+      plain.push(...lines.slice(i, end));
+    } else {
+      const quote = [...plain.slice(start, back), ...lines.slice(i, end)].join('\n');
+      plain = plain.slice(0, start);
+      flush();
+      parts.push({ text: quote, quoted: true });
+    }
+    i = end;
+  }
+  flush();
+  return parts;
+}

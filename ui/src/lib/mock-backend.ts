@@ -7,8 +7,10 @@ import type {
   ConversationFilter,
   ConversationRow,
   CoreEvent,
+  EmailSettings,
   InboxInput,
   InboxView,
+  MailServer,
   Message,
   MessageKind,
   StatusCounts,
@@ -33,6 +35,15 @@ const OUTGOING = [
   'Could you send me the email address on the account?',
 ];
 const NOTES = ['Customer is a VIP, prioritise.', 'Checked with logistics: parcel is in Lisbon.'];
+const SUBJECTS = ['Invoice for order #4821', 'Where is my parcel?', 'Refund request', 'Change of delivery address', 'Question about your opening hours'];
+const QUOTED = [
+  'On Mon, 3 Mar 2025 at 10:12, Acme Support <support@acme.example> wrote:',
+  '> Hi,',
+  '> Thanks for writing to us. Could you send us your order number?',
+  '>',
+  '> Best regards,',
+  '> Acme Support',
+].join('\n');
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;
@@ -51,6 +62,9 @@ export function createMockBackend(): Backend {
 
   const inboxes = new Map<number, InboxView>();
   const secrets = new Map<number, string>();
+  const passwords = new Map<number, string>();
+  /** `<inbox id>:<sender>` pairs whose remote images always load. */
+  const trusted = new Set<string>();
   const convs = new Map<number, ConversationRow>();
   const messages = new Map<number, Message[]>();
   let nextInboxId = 1;
@@ -67,30 +81,83 @@ export function createMockBackend(): Backend {
         ? `<script>\n  window.caixaSettings = { token: "${token}" };\n</script>\n<script src="${base}/widget.js" async defer></script>`
         : null,
       test_page_url: website ? `${base}/test/${token}` : null,
-      endpoint_url: website ? null : `${base}/api/v1/inboxes/${token}/messages`,
+      endpoint_url: input.settings.kind === 'api' ? `${base}/api/v1/inboxes/${token}/messages` : null,
     };
   }
 
-  function validate(input: InboxInput) {
+  const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[?::1\]?)$/i;
+
+  function serverErrors(prefix: 'imap' | 'smtp', server: MailServer): { field: string; message: string }[] {
+    const out: { field: string; message: string }[] = [];
+    const host = server.host.trim();
+    if (!host) out.push({ field: `${prefix}_host`, message: `Enter the server name, like ${prefix}.example.com.` });
+    else if (/[^A-Za-z0-9.:[\]-]/.test(host)) out.push({ field: `${prefix}_host`, message: 'A server name has only letters, digits, dots and dashes.' });
+    if (!Number.isInteger(server.port) || server.port < 1 || server.port > 65535)
+      out.push({ field: `${prefix}_port`, message: 'Enter the port number (1–65535).' });
+    if (server.security === 'plain' && host && !LOOPBACK.test(host))
+      out.push({ field: `${prefix}_security`, message: 'Unencrypted connections are only allowed to this computer; choose TLS or STARTTLS.' });
+    return out;
+  }
+
+  function emailErrors(e: EmailSettings): { field: string; message: string }[] {
+    const out: { field: string; message: string }[] = [];
+    if (!/^[^\s@<>,]+@([^\s@<>,]+\.[^\s@<>,]+|localhost)$/i.test(e.address.trim()))
+      out.push({ field: 'address', message: 'Enter an e-mail address like support@acme.com.' });
+    out.push(...serverErrors('imap', e.imap), ...serverErrors('smtp', e.smtp));
+    return out;
+  }
+
+  function validate(input: InboxInput, adding: boolean) {
     const fields: { field: string; message: string }[] = [];
     if (!input.name.trim()) fields.push({ field: 'name', message: 'Name is required' });
     if (input.settings.kind === 'website' && !/^https?:\/\/[^\s.]+\.\S+$/.test(input.settings.website_url))
       fields.push({ field: 'website_url', message: 'Must be an http(s) URL, e.g. https://example.com' });
     if (input.settings.kind === 'api' && input.settings.webhook_url && !/^https?:\/\//.test(input.settings.webhook_url))
       fields.push({ field: 'webhook_url', message: 'Must be an http(s) URL' });
+    if (input.settings.kind === 'email') {
+      fields.push(...emailErrors(input.settings));
+      if (adding && !input.password) fields.push({ field: 'password', message: 'Enter the mailbox password.' });
+    }
     if (fields.length) throw new BackendError('validation', 'Please fix the highlighted fields', fields);
+  }
+
+  function setState(id: number, state: InboxView['state']) {
+    const v = inboxes.get(id);
+    if (!v) return;
+    inboxes.set(id, { ...v, state });
+    emit({ type: 'inbox_state_changed', inbox_id: id, state });
   }
 
   function connectLater(id: number) {
     setTimeout(() => {
       const v = inboxes.get(id);
       if (!v) return;
-      const state = v.inbox.name.toLowerCase().includes('broken')
-        ? ({ state: 'error', reason: 'Gateway port 7311 is already in use' } as const)
-        : ({ state: 'connected' } as const);
-      inboxes.set(id, { ...v, state });
-      emit({ type: 'inbox_state_changed', inbox_id: id, state });
+      if (v.inbox.kind === 'email') return syncMail(id);
+      setState(
+        id,
+        v.inbox.name.toLowerCase().includes('broken')
+          ? { state: 'error', reason: 'Gateway port 7311 is already in use' }
+          : { state: 'connected' },
+      );
     }, 1500);
+  }
+
+  /** An e-mail inbox logs in, then fetches a few messages, reporting progress. */
+  function syncMail(id: number) {
+    if (passwords.get(id) === 'wrong') {
+      setState(id, { state: 'error', reason: 'The IMAP server rejected the user name or password.' });
+      return;
+    }
+    const total = 12;
+    let done = 0;
+    const step = () => {
+      if (!inboxes.has(id)) return;
+      if (done >= total) return setState(id, { state: 'connected' });
+      setState(id, { state: 'syncing', done, total });
+      done += 3;
+      setTimeout(step, 600);
+    };
+    step();
   }
 
   function addInboxSync(input: InboxInput, createdAt: number): InboxView {
@@ -98,14 +165,20 @@ export function createMockBackend(): Backend {
     const token = Math.random().toString(36).slice(2, 14);
     const v = view(id, input, createdAt, token);
     inboxes.set(id, v);
-    secrets.set(id, 'whsec_' + Math.random().toString(36).slice(2) + Math.random().toString(36).slice(2));
+    if (input.settings.kind === 'api')
+      secrets.set(id, 'whsec_' + Math.random().toString(36).slice(2) + Math.random().toString(36).slice(2));
+    if (input.settings.kind === 'email' && input.password) passwords.set(id, input.password);
     connectLater(id);
     return v;
   }
 
+  let nextAttachmentId = 1;
+
   function makeThread(c: ConversationRow): Message[] {
     const r = rng(c.id);
     const out: Message[] = [];
+    const email = c.channel === 'email';
+    const subject = SUBJECTS[Math.floor(r() * SUBJECTS.length)];
     const n = 2 + Math.floor(r() * 8);
     let t = c.last_activity_at - n * 7 * 60_000;
     for (let i = 0; i < n; i++) {
@@ -119,24 +192,66 @@ export function createMockBackend(): Backend {
             : kind === 'note'
               ? NOTES[Math.floor(r() * NOTES.length)]
               : OUTGOING[Math.floor(r() * OUTGOING.length)];
+      const mail = email && kind !== 'note';
+      const attach = kind === 'incoming' && r() < (email ? 0.3 : 0.1);
       out.push({
         id: nextMsgId++,
         conversation_id: c.id,
         kind,
-        content,
+        // E-mail replies carry the conversation so far as quoted history.
+        content: mail && kind === 'incoming' && i > 0 ? `${content}\n\n${QUOTED}` : content,
         sender_name: kind === 'incoming' ? c.contact_name : 'You',
         delivery: kind === 'outgoing' ? (r() < 0.1 ? 'failed' : 'delivered') : null,
         error: null,
         created_at: i === n - 1 ? c.last_activity_at : t,
-        attachments: r() < 0.1 && kind === 'incoming' ? [{ id: 1, file_name: 'receipt.pdf', mime_type: 'application/pdf', size: 48213 }] : [],
+        attachments: attach
+          ? [
+              { id: nextAttachmentId++, file_name: 'receipt.pdf', mime_type: 'application/pdf', size: 48213 },
+              ...(email ? [{ id: nextAttachmentId++, file_name: 'photo of the parcel.jpg', mime_type: 'image/jpeg', size: 1_834_221 }] : []),
+            ]
+          : [],
+        subject: mail ? (i === 0 ? subject : `Re: ${subject}`) : null,
+        has_html: mail && kind === 'incoming' && r() < 0.7,
       });
       const last = out[out.length - 1];
-      if (last.delivery === 'failed') last.error = 'Visitor disconnected before the message was delivered';
+      if (last.delivery === 'failed') last.error = email ? 'The SMTP server refused the recipient address.' : 'Visitor disconnected before the message was delivered';
     }
     if (c.status === 'resolved') {
-      out.push({ id: nextMsgId++, conversation_id: c.id, kind: 'activity', content: 'You resolved the conversation', sender_name: null, delivery: null, error: null, created_at: c.last_activity_at, attachments: [] });
+      out.push({ id: nextMsgId++, conversation_id: c.id, kind: 'activity', content: 'You resolved the conversation', sender_name: null, delivery: null, error: null, created_at: c.last_activity_at, attachments: [], subject: null, has_html: false });
     }
     return out;
+  }
+
+  function findMessage(id: number): Message | undefined {
+    for (const list of messages.values()) {
+      const m = list.find((x) => x.id === id);
+      if (m) return m;
+    }
+    return undefined;
+  }
+
+  function htmlMessage(id: number): { m: Message; c: ConversationRow } {
+    const m = findMessage(id);
+    const c = m && convs.get(m.conversation_id);
+    if (!m || !c || !m.has_html) throw new BackendError('not_found', 'HTML body not found');
+    return { m, c };
+  }
+
+  const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
+  const BANNER =
+    'data:image/svg+xml,' +
+    encodeURIComponent('<svg xmlns="http://www.w3.org/2000/svg" width="480" height="80"><rect width="480" height="80" fill="#1f6feb"/><text x="20" y="50" font-family="sans-serif" font-size="28" fill="#fff">Newsletter banner</text></svg>');
+
+  /** A sandboxable document like the core's: strict CSP, remote images removed unless allowed. */
+  function htmlDocument(m: Message, remote: boolean): string {
+    const text = m.content.split(/\n\n(?=On .* wrote:)/)[0];
+    const paragraphs = text
+      .split(/\n{2,}/)
+      .map((p) => `<p>${escapeHtml(p).replace(/\n/g, '<br>')}</p>`)
+      .join('');
+    // The mock "remote" image is a data: URL so development needs no network.
+    const img = remote ? `<img src="${BANNER}" alt="Newsletter banner" width="480" height="80">` : '';
+    return `<!doctype html><html><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'"><style>body{margin:12px;font:14px/1.5 system-ui,sans-serif;color:#1c2128;background:#fff}blockquote{margin:0;padding-left:10px;border-left:3px solid #ccc;color:#555}</style></head><body>${img}<p style="color:#8250df"><b>${escapeHtml(m.subject ?? '')}</b></p>${paragraphs}<blockquote>Earlier messages…</blockquote></body></html>`;
   }
 
   function thread(id: number): Message[] {
@@ -152,15 +267,33 @@ export function createMockBackend(): Backend {
 
   if (mode !== 'empty') {
     const web = addInboxSync(
-      { name: 'Acme website', settings: { kind: 'website', website_url: 'https://acme.example', welcome_title: 'Hi there 👋', welcome_text: 'We typically reply in a few minutes.', color: '#1f6feb' } },
+      { name: 'Acme website', settings: { kind: 'website', website_url: 'https://acme.example', welcome_title: 'Hi there 👋', welcome_text: 'We typically reply in a few minutes.', color: '#1f6feb' }, password: null },
       now - 90 * 86400_000,
     );
-    const api = addInboxSync({ name: 'Shop integration', settings: { kind: 'api', webhook_url: 'https://shop.example/hooks/caixa' } }, now - 60 * 86400_000);
+    const api = addInboxSync({ name: 'Shop integration', settings: { kind: 'api', webhook_url: 'https://shop.example/hooks/caixa' }, password: null }, now - 60 * 86400_000);
+    const mail = addInboxSync(
+      {
+        name: 'Support mailbox',
+        settings: {
+          kind: 'email',
+          address: 'support@acme.example',
+          display_name: 'Acme Support',
+          imap: { host: 'imap.acme.example', port: 993, security: 'tls' },
+          smtp: { host: 'smtp.acme.example', port: 587, security: 'start_tls' },
+          username: 'support@acme.example',
+          lookback_days: 30,
+          mark_seen: true,
+        },
+        password: 'secret',
+      },
+      now - 30 * 86400_000,
+    );
     const total = mode === 'big' ? 100_000 : 2_000;
     const r = rng(42);
     let t = now - 30_000;
     for (let id = total; id >= 1; id--) {
-      const inbox = r() < 0.7 ? web : api;
+      const roll = r();
+      const inbox = roll < 0.5 ? web : roll < 0.75 ? mail : api;
       const kindRoll = r();
       const preview_kind: MessageKind = kindRoll < 0.6 ? 'incoming' : kindRoll < 0.9 ? 'outgoing' : 'note';
       const statusRoll = r();
@@ -205,7 +338,7 @@ export function createMockBackend(): Backend {
       const ids = [...convs.keys()];
       if (!ids.length) return;
       const c = convs.get(ids[Math.floor(Math.random() * Math.min(ids.length, 50))])!;
-      const msg: Message = { id: nextMsgId++, conversation_id: c.id, kind: 'incoming', content: INCOMING[Math.floor(Math.random() * INCOMING.length)], sender_name: c.contact_name, delivery: null, error: null, created_at: Date.now(), attachments: [] };
+      const msg: Message = { id: nextMsgId++, conversation_id: c.id, kind: 'incoming', content: INCOMING[Math.floor(Math.random() * INCOMING.length)], sender_name: c.contact_name, delivery: null, error: null, created_at: Date.now(), attachments: [], subject: c.channel === 'email' ? 'Re: your message' : null, has_html: false };
       thread(c.id).push(msg);
       c.unread_count += 1;
       if (c.status === 'resolved') c.status = 'open';
@@ -223,7 +356,7 @@ export function createMockBackend(): Backend {
     for (const [ms, d] of steps)
       setTimeout(() => {
         msg.delivery = d;
-        msg.error = d === 'failed' ? 'Widget visitor is offline (gave up after 3 attempts)' : null;
+        msg.error = d === 'failed' ? (msg.subject !== null ? 'The SMTP server refused the message: mailbox unavailable' : 'Widget visitor is offline (gave up after 3 attempts)') : null;
         emit({ type: 'message_changed', conversation_id: msg.conversation_id, message_id: msg.id });
       }, ms);
   }
@@ -240,7 +373,7 @@ export function createMockBackend(): Backend {
     },
     async addInbox(input) {
       await sleep(150);
-      validate(input);
+      validate(input, true);
       const v = addInboxSync(input, Date.now());
       emit({ type: 'inboxes_changed' });
       return copy(v);
@@ -250,9 +383,13 @@ export function createMockBackend(): Backend {
       const old = inboxes.get(id);
       if (!old) throw new BackendError('not_found', 'Inbox not found');
       if (input.settings.kind !== old.inbox.kind) throw new BackendError('conflict', 'The channel of an inbox cannot change');
-      validate(input);
+      validate(input, false);
       const v = view(id, input, old.inbox.created_at, old.inbox.token);
       inboxes.set(id, v);
+      if (input.settings.kind === 'email') {
+        if (input.password) passwords.set(id, input.password);
+        connectLater(id);
+      }
       for (const c of convs.values()) if (c.inbox_id === id) c.inbox_name = input.name;
       emit({ type: 'inboxes_changed' });
       return copy(v);
@@ -260,6 +397,7 @@ export function createMockBackend(): Backend {
     async deleteInbox(id) {
       await sleep(150);
       if (!inboxes.delete(id)) throw new BackendError('not_found', 'Inbox not found');
+      passwords.delete(id);
       for (const [cid, c] of convs) if (c.inbox_id === id) convs.delete(cid);
       emit({ type: 'inboxes_changed' });
       emit({ type: 'resync' });
@@ -306,7 +444,8 @@ export function createMockBackend(): Backend {
       if (!c) throw new BackendError('not_found', 'Conversation not found');
       if (!content.trim()) throw new BackendError('validation', 'Message is empty');
       if (content.toLowerCase().includes('offline')) throw new BackendError('unavailable', 'The store is busy; your text is still here, try again.');
-      const msg: Message = { id: nextMsgId++, conversation_id: conversationId, kind: priv ? 'note' : 'outgoing', content, sender_name: 'You', delivery: priv ? null : 'queued', error: null, created_at: Date.now(), attachments: [] };
+      const subject = c.channel === 'email' && !priv ? (thread(conversationId).findLast((m) => m.subject !== null)?.subject ?? null) : null;
+      const msg: Message = { id: nextMsgId++, conversation_id: conversationId, kind: priv ? 'note' : 'outgoing', content, sender_name: 'You', delivery: priv ? null : 'queued', error: null, created_at: Date.now(), attachments: [], subject: subject && !subject.startsWith('Re: ') ? `Re: ${subject}` : subject, has_html: false };
       thread(conversationId).push(msg);
       touch(c, msg);
       if (!priv) deliver(msg);
@@ -316,7 +455,7 @@ export function createMockBackend(): Backend {
       const c = convs.get(conversationId);
       if (!c) throw new BackendError('not_found', 'Conversation not found');
       c.status = status;
-      const msg: Message = { id: nextMsgId++, conversation_id: conversationId, kind: 'activity', content: status === 'resolved' ? 'You resolved the conversation' : `You marked the conversation as ${status}`, sender_name: null, delivery: null, error: null, created_at: Date.now(), attachments: [] };
+      const msg: Message = { id: nextMsgId++, conversation_id: conversationId, kind: 'activity', content: status === 'resolved' ? 'You resolved the conversation' : `You marked the conversation as ${status}`, sender_name: null, delivery: null, error: null, created_at: Date.now(), attachments: [], subject: null, has_html: false };
       thread(conversationId).push(msg);
       touch(c, msg);
       return copy(c);
@@ -329,18 +468,53 @@ export function createMockBackend(): Backend {
       }
     },
     async retryMessage(messageId) {
-      for (const list of messages.values()) {
-        const m = list.find((x) => x.id === messageId);
-        if (m) {
-          m.delivery = 'queued';
-          m.error = null;
-          m.content = m.content.replace(/fail/gi, 'f\u200bail');
-          emit({ type: 'message_changed', conversation_id: m.conversation_id, message_id: m.id });
-          deliver(m);
+      const m = findMessage(messageId);
+      if (!m) throw new BackendError('not_found', 'Message not found');
+      m.delivery = 'queued';
+      m.error = null;
+      m.content = m.content.replace(/fail/gi, 'f\u200bail');
+      emit({ type: 'message_changed', conversation_id: m.conversation_id, message_id: m.id });
+      deliver(m);
+    },
+    async testEmailConnection(settings, password, inboxId) {
+      await sleep(900);
+      const pw = password || (inboxId !== null ? passwords.get(inboxId) : undefined);
+      if (!pw) {
+        if (inboxId !== null && !inboxes.has(inboxId)) throw new BackendError('not_found', 'Inbox not found');
+        throw new BackendError('validation', 'Please fix the highlighted fields', [{ field: 'password', message: 'Enter the mailbox password.' }]);
+      }
+      const fields = emailErrors(settings);
+      if (fields.length) throw new BackendError('validation', 'Please fix the highlighted fields', fields);
+      // Mock switches: password "wrong" fails both logins; a host containing "down" does not answer.
+      const check = (s: MailServer, what: string) =>
+        s.host.includes('down')
+          ? `Could not connect to ${s.host}:${s.port}: connection refused.`
+          : pw === 'wrong'
+            ? `The ${what} server rejected the user name or password.`
+            : null;
+      return { imap_error: check(settings.imap, 'IMAP'), smtp_error: check(settings.smtp, 'SMTP') };
+    },
+    async messageHtml(messageId, loadRemote) {
+      await sleep(60);
+      const { m, c } = htmlMessage(messageId);
+      const remote = loadRemote || trusted.has(`${c.inbox_id}:${m.sender_name}`);
+      return { html: htmlDocument(m, remote), blocked_images: remote ? 0 : 1 };
+    },
+    async trustSender(messageId) {
+      const { m, c } = htmlMessage(messageId);
+      trusted.add(`${c.inbox_id}:${m.sender_name}`);
+    },
+    async openAttachment(attachmentId) {
+      await sleep(60);
+      for (const list of messages.values())
+        for (const m of list) {
+          const a = m.attachments.find((x) => x.id === attachmentId);
+          if (!a) continue;
+          if (a.file_name.endsWith('.jpg')) throw new BackendError('internal', 'cannot open the file: no application is set up for image/jpeg');
+          console.info('[mock] open attachment', a.file_name);
           return;
         }
-      }
-      throw new BackendError('not_found', 'Message not found');
+      throw new BackendError('not_found', 'Attachment not found');
     },
     async search(query, limit) {
       const q = query.toLowerCase();
