@@ -13,8 +13,13 @@ pub struct MailServers {
     pub env: Value,
 }
 
+/// `scripts/mail-servers.sh` of the repository, found from whichever crate includes this file.
 fn script() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/mail-servers.sh")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .map(|d| d.join("scripts/mail-servers.sh"))
+        .find(|p| p.exists())
+        .expect("scripts/mail-servers.sh in a parent of the crate")
 }
 
 fn run(args: &[&str]) -> String {

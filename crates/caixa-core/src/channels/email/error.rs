@@ -40,6 +40,18 @@ impl MailError {
     }
 }
 
+/// async-imap renders a server's NO as `code: …, info: Some("text")`: keep the text.
+pub(crate) fn server_text(m: &str) -> String {
+    let Some(start) = m.find("info: Some(\"") else {
+        return m.to_string();
+    };
+    let rest = &m[start + 12..];
+    match rest.rfind("\")") {
+        Some(end) => rest[..end].replace("\\\"", "\""),
+        None => m.to_string(),
+    }
+}
+
 impl From<async_imap::error::Error> for MailError {
     fn from(e: async_imap::error::Error) -> Self {
         use async_imap::error::Error as E;
@@ -47,7 +59,7 @@ impl From<async_imap::error::Error> for MailError {
             E::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => MailError::Timeout,
             E::Io(io) => MailError::Protocol(format!("connection error: {io}")),
             E::ConnectionLost => MailError::Protocol("the server closed the connection".into()),
-            E::No(m) => MailError::Protocol(format!("the server refused: {m}")),
+            E::No(m) => MailError::Protocol(format!("the server refused: {}", server_text(&m))),
             E::Bad(m) => MailError::Protocol(format!("the server rejected a command: {m}")),
             other => MailError::Protocol(other.to_string()),
         }
@@ -65,5 +77,19 @@ pub(crate) fn describe_tls(e: &std::io::Error) -> String {
         "the server's certificate has expired".into()
     } else {
         text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn server_text_is_extracted() {
+        assert_eq!(
+            super::server_text(
+                r#"code: None, info: Some("[AUTHENTICATIONFAILED] Authentication failed.")"#
+            ),
+            "[AUTHENTICATIONFAILED] Authentication failed."
+        );
+        assert_eq!(super::server_text("plain"), "plain");
     }
 }

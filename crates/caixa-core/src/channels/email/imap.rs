@@ -65,7 +65,9 @@ pub async fn login(
     match tokio::time::timeout(COMMAND_TIMEOUT, client.login(username, password)).await {
         Err(_) => Err(MailError::Timeout),
         Ok(Ok(session)) => Ok(session),
-        Ok(Err((async_imap::error::Error::No(m), _))) => Err(MailError::Auth(m)),
+        Ok(Err((async_imap::error::Error::No(m), _))) => {
+            Err(MailError::Auth(super::error::server_text(&m)))
+        }
         Ok(Err((e, _))) => Err(e.into()),
     }
 }
