@@ -171,7 +171,7 @@ CREATE TABLE email_messages (
     in_reply_to TEXT,
     -- Space-separated Message-IDs, oldest first, as in the References header.
     refs TEXT,
-    -- Sanitized HTML body (no scripts, handlers or remote loads without consent).
+    -- HTML body as received: untrusted, sanitized on every display (never rendered as stored).
     html TEXT,
     folder TEXT,
     uid INTEGER,

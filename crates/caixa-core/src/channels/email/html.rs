@@ -1,18 +1,10 @@
-//! HTML mail: sanitized once when stored (ammonia: no scripts, handlers, forms, styles or
-//! frames), and wrapped for display in a document whose CSP blocks every load except inline
-//! images, and remote images only after the agent allows them.
+//! HTML mail is stored as received and sanitized on every display (ammonia: no scripts,
+//! handlers, forms, styles or frames), wrapped in a document whose CSP blocks every load except
+//! inline images, and remote images only after the agent allows them.
 
 use std::borrow::Cow;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
-
-pub fn sanitize(html: &str) -> String {
-    ammonia::Builder::default()
-        .add_url_schemes(["cid", "data"])
-        .link_rel(Some("noopener noreferrer"))
-        .clean(html)
-        .to_string()
-}
 
 pub fn to_text(html: &str) -> String {
     mail_parser::decoders::html::html_to_text(html)
@@ -77,7 +69,7 @@ mod tests {
     fn scripts_and_handlers_are_removed() {
         let dirty = r#"<p onclick="steal()">Hi<script>alert(1)</script></p>
 <img src="x" onerror="alert(2)"><a href="javascript:alert(3)">x</a><iframe src="https://evil"></iframe>"#;
-        let clean = sanitize(dirty);
+        let (clean, _) = display_document(dirty, &[], true);
         for bad in [
             "script",
             "onclick",
@@ -93,19 +85,17 @@ mod tests {
 
     #[test]
     fn remote_images_wait_for_consent_and_cid_is_inlined() {
-        let html = sanitize(
-            r#"<p>x</p><img src="https://tracker.example/p.gif"><img src="cid:logo@acme">"#,
-        );
+        let html = r#"<p>x</p><img src="https://tracker.example/p.gif"><img src="cid:logo@acme">"#;
         let inline = vec![(
             "logo@acme".to_string(),
             "data:image/png;base64,AAAA".to_string(),
         )];
-        let (doc, blocked) = display_document(&html, &inline, false);
+        let (doc, blocked) = display_document(html, &inline, false);
         assert_eq!(blocked, 1);
         assert!(!doc.contains("tracker.example"));
         assert!(doc.contains("data:image/png;base64,AAAA"));
         assert!(doc.contains("default-src 'none'; img-src data:;"));
-        let (doc, blocked) = display_document(&html, &inline, true);
+        let (doc, blocked) = display_document(html, &inline, true);
         assert_eq!(blocked, 0);
         assert!(doc.contains("https://tracker.example/p.gif"));
     }

@@ -26,7 +26,7 @@ pub struct ParsedMail {
     /// Unix ms from the Date header, if it has a sane one.
     pub date: Option<i64>,
     pub text: String,
-    /// Sanitized HTML body (remote images still referenced; blocked at display time).
+    /// The HTML body as received. Untrusted: only ever shown through html::display_document.
     pub html: Option<String>,
     pub attachments: Vec<ParsedAttachment>,
     /// Auto-replies, bounces and other machine mail: stored, but they do not reopen.
@@ -38,6 +38,8 @@ pub struct ParsedAttachment {
     pub file_name: String,
     pub mime_type: String,
     pub content_id: Option<String>,
+    pub size: usize,
+    /// Emptied once the bytes are on disk.
     pub data: Vec<u8>,
 }
 
@@ -63,7 +65,13 @@ pub fn parse(raw: &[u8]) -> Result<ParsedMail, String> {
         .map(|d| d.to_timestamp() * 1000)
         .filter(|&ms| ms > 0);
 
-    let html_raw = msg.body_html(0).map(|h| h.into_owned());
+    // mail-parser also offers text-only mail as (converted) HTML: only a real text/html part
+    // counts as an HTML body.
+    let html_raw = msg
+        .html_part(0)
+        .filter(|p| p.is_text_html())
+        .and_then(|p| p.text_contents())
+        .map(str::to_string);
     let mut text = match msg.body_text(0) {
         Some(t) => t.into_owned(),
         None => String::new(),
@@ -74,7 +82,9 @@ pub fn parse(raw: &[u8]) -> Result<ParsedMail, String> {
         }
     }
     truncate(&mut text, MAX_TEXT_BYTES);
-    let html = html_raw.map(|h| html::sanitize(&h));
+    // Kept as received: every display sanitizes it (html::display_document), so sanitizing
+    // here too would only slow down the first sync.
+    let html = html_raw;
 
     let mut attachments = Vec::new();
     for part in msg.attachments() {
@@ -102,6 +112,7 @@ pub fn parse(raw: &[u8]) -> Result<ParsedMail, String> {
             file_name,
             mime_type,
             content_id,
+            size: part.contents().len(),
             data: part.contents().to_vec(),
         });
     }
@@ -245,6 +256,7 @@ Ol=E1, n=E3o consigo entrar.\r\n";
         assert_eq!(m.text.trim(), "Olá, não consigo entrar.");
         assert_eq!(m.date, Some(1_793_700_000_000));
         assert!(!m.auto_reply);
+        assert_eq!(m.html, None, "a text-only mail has no HTML body");
     }
 
     #[test]

@@ -119,7 +119,7 @@ pub fn store(
             &attachments::NewAttachment {
                 file_name: &a.file_name,
                 mime_type: &a.mime_type,
-                size: a.data.len() as i64,
+                size: a.size as i64,
                 sha256: sha,
                 content_id: a.content_id.as_deref(),
             },

@@ -441,37 +441,22 @@ async fn store_batch(
     cursor: Option<email::FolderState>,
 ) -> Result<(), MailError> {
     let data_dir = caixa.config().data_dir.clone();
-    let parsed: Vec<(Fetched, ParsedMail, Vec<String>, i64)> =
-        tokio::task::spawn_blocking(move || {
-            let mut out = Vec::with_capacity(fetched.len());
-            for mut f in fetched {
-                let uid = f.uid;
-                let mail = match parse::parse(&f.raw) {
-                    Ok(m) => m,
-                    Err(reason) => {
-                        tracing::warn!(uid, "skipping a message that cannot be read: {reason}");
-                        continue;
-                    }
-                };
-                let mut saved = Vec::with_capacity(mail.attachments.len());
-                for a in &mail.attachments {
-                    match attachments::save_file(&data_dir, &a.data) {
-                        Ok(sha) => saved.push(sha),
-                        Err(e) => {
-                            tracing::error!(uid, "cannot save an attachment: {e}");
-                            saved.push(String::new());
-                        }
-                    }
-                }
-                let received = f.internal.unwrap_or_else(now_ms);
-                // Parsed: the raw bytes need not travel on to the writer.
-                f.raw = Vec::new();
-                out.push((f, mail, saved, received));
-            }
-            out
-        })
-        .await
-        .map_err(|e| MailError::Protocol(format!("parser task failed: {e}")))?;
+    // Parsing is the CPU-heavy part of a sync: two threads share each batch.
+    let parsed = tokio::task::spawn_blocking(move || {
+        let half = fetched.len().div_ceil(2);
+        let mut rest = fetched;
+        let second = rest.split_off(half.min(rest.len()));
+        let (a, b) = std::thread::scope(|scope| {
+            let other = scope.spawn(|| parse_all(&data_dir, second));
+            let mine = parse_all(&data_dir, rest);
+            (mine, other.join())
+        });
+        let mut out = a?;
+        out.extend(b.map_err(|_| MailError::Protocol("the parser thread panicked".into()))??);
+        Ok::<_, MailError>(out)
+    })
+    .await
+    .map_err(|e| MailError::Protocol(format!("parser task failed: {e}")))??;
 
     let own = settings.address.to_ascii_lowercase();
     let folder = folder.to_string();
@@ -508,6 +493,38 @@ async fn store_batch(
         });
     }
     Ok(())
+}
+
+type Parsed = (Fetched, ParsedMail, Vec<String>, i64);
+
+/// Parses mails and writes their attachments to disk. A mail that cannot be parsed is skipped
+/// with a logged reason; an attachment that cannot be written fails the batch (retried later),
+/// so nothing is stored with a missing file.
+fn parse_all(data_dir: &std::path::Path, fetched: Vec<Fetched>) -> Result<Vec<Parsed>, MailError> {
+    let mut out = Vec::with_capacity(fetched.len());
+    for mut f in fetched {
+        let uid = f.uid;
+        let mut mail = match parse::parse(&f.raw) {
+            Ok(m) => m,
+            Err(reason) => {
+                tracing::warn!(uid, "skipping a message that cannot be read: {reason}");
+                continue;
+            }
+        };
+        let mut saved = Vec::with_capacity(mail.attachments.len());
+        for a in &mut mail.attachments {
+            let sha = attachments::save_file(data_dir, &a.data).map_err(|e| {
+                MailError::Protocol(format!("cannot save an attachment to disk: {e}"))
+            })?;
+            saved.push(sha);
+            // On disk now: only the size travels on to the writer.
+            a.data = Vec::new();
+        }
+        let received = f.internal.unwrap_or_else(now_ms);
+        f.raw = Vec::new();
+        out.push((f, mail, saved, received));
+    }
+    Ok(out)
 }
 
 fn store_err(e: crate::error::Error) -> MailError {
