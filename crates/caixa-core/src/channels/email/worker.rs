@@ -283,21 +283,35 @@ async fn sync_folder(
     let last = chunks.len() - 1;
     // Fetching the next batch overlaps parsing and storing the previous one: network and CPU
     // work at the same time, which is what keeps a first sync close to a plain mail download.
+    // Three stages overlap: fetching batch n+2, parsing n+1 and writing n.
     let (tx, mut rx) = mpsc::channel::<(usize, Vec<Fetched>)>(2);
+    let (parsed_tx, mut parsed_rx) = mpsc::channel::<(usize, Vec<Parsed>)>(2);
+    let parse_task = {
+        let data_dir = caixa.config().data_dir.clone();
+        tokio::spawn(async move {
+            while let Some((i, fetched)) = rx.recv().await {
+                let parsed = parse_batch(data_dir.clone(), fetched).await?;
+                if parsed_tx.send((i, parsed)).await.is_err() {
+                    break; // the writer failed; its error is reported
+                }
+            }
+            Ok::<(), MailError>(())
+        })
+    };
     let store_task = {
         let (caixa, settings, folder) = (caixa.clone(), settings.clone(), folder.to_string());
         tokio::spawn(async move {
             let mut done = 0u32;
-            while let Some((i, fetched)) = rx.recv().await {
-                done += fetched.len() as u32;
+            while let Some((i, parsed)) = parsed_rx.recv().await {
+                done += parsed.len() as u32;
                 let cursor = (i == last).then_some(final_state);
-                store_batch(
+                write_batch(
                     &caixa,
                     inbox_id,
                     &settings,
                     &folder,
                     sent_folder,
-                    fetched,
+                    parsed,
                     cursor,
                 )
                 .await?;
@@ -356,12 +370,16 @@ async fn sync_folder(
         }
     }
     drop(tx);
+    let parsed = parse_task
+        .await
+        .map_err(|e| MailError::Protocol(format!("parse task failed: {e}")))?;
     let stored = store_task
         .await
         .map_err(|e| MailError::Protocol(format!("store task failed: {e}")))?;
-    match fetch_error {
-        Some(e) => Err(e),
-        None => stored,
+    // The first failure in pipeline order is the one to report.
+    match (fetch_error, parsed, stored) {
+        (Some(e), _, _) | (None, Err(e), _) | (None, Ok(()), Err(e)) => Err(e),
+        (None, Ok(()), Ok(())) => Ok(()),
     }
 }
 
@@ -429,20 +447,13 @@ async fn write_cursor(
         .map_err(store_err)
 }
 
-/// Parses (off the async threads), writes attachments, then stores the batch and, if given,
-/// the folder cursor in one transaction.
-async fn store_batch(
-    caixa: &Caixa,
-    inbox_id: InboxId,
-    settings: &EmailSettings,
-    folder: &str,
-    sent_folder: bool,
+/// Parses a batch off the async threads (two threads share it: parsing is the CPU-heavy part
+/// of a sync) and writes its attachments to disk.
+async fn parse_batch(
+    data_dir: std::path::PathBuf,
     fetched: Vec<Fetched>,
-    cursor: Option<email::FolderState>,
-) -> Result<(), MailError> {
-    let data_dir = caixa.config().data_dir.clone();
-    // Parsing is the CPU-heavy part of a sync: two threads share each batch.
-    let parsed = tokio::task::spawn_blocking(move || {
+) -> Result<Vec<Parsed>, MailError> {
+    tokio::task::spawn_blocking(move || {
         let half = fetched.len().div_ceil(2);
         let mut rest = fetched;
         let second = rest.split_off(half.min(rest.len()));
@@ -456,8 +467,19 @@ async fn store_batch(
         Ok::<_, MailError>(out)
     })
     .await
-    .map_err(|e| MailError::Protocol(format!("parser task failed: {e}")))??;
+    .map_err(|e| MailError::Protocol(format!("parser task failed: {e}")))?
+}
 
+/// Stores a parsed batch and, if given, the folder cursor in one transaction.
+async fn write_batch(
+    caixa: &Caixa,
+    inbox_id: InboxId,
+    settings: &EmailSettings,
+    folder: &str,
+    sent_folder: bool,
+    parsed: Vec<Parsed>,
+    cursor: Option<email::FolderState>,
+) -> Result<(), MailError> {
     let own = settings.address.to_ascii_lowercase();
     let folder = folder.to_string();
     let stored = caixa
