@@ -875,3 +875,72 @@ m.logout()
     .await;
     engine.stop().await;
 }
+
+/// Broken mail from the wild, delivered straight into the mailbox: each one is stored readably
+/// or skipped with a logged reason; the sync neither panics nor stops, and good mail after
+/// the broken ones still arrives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_mail_is_stored_readably_or_skipped() {
+    let servers = MailServers::start();
+    let long_header = format!("Subject: {}\r\n", "x".repeat(100_000));
+    let corpus: Vec<(&str, Vec<u8>)> = vec![
+        ("broken-boundary", b"From: a@x.test\r\nSubject: broken boundary\r\nMessage-ID: <m1@x.test>\r\nContent-Type: multipart/mixed; boundary=zz\r\n\r\n--zz\r\nContent-Type: text/plain\r\n\r\nunterminated part".to_vec()),
+        ("bad-base64", b"From: b@x.test\r\nSubject: bad base64\r\nMessage-ID: <m2@x.test>\r\nContent-Transfer-Encoding: base64\r\n\r\n!!!not base64!!!\r\n".to_vec()),
+        ("no-headers", b"just a body without any header at all\r\n".to_vec()),
+        ("8bit-headers", b"From: \xe9\xff <c@x.test>\r\nSubject: caf\xe9 \xff\r\nMessage-ID: <m3@x.test>\r\n\r\nbody \xe9\r\n".to_vec()),
+        ("huge-header", [b"From: d@x.test\r\nMessage-ID: <m4@x.test>\r\n".to_vec(), long_header.into_bytes(), b"\r\nbody\r\n".to_vec()].concat()),
+        ("no-from", b"Subject: nobody sent this\r\nMessage-ID: <m5@x.test>\r\n\r\nwho?\r\n".to_vec()),
+        ("good", b"From: Good <good@x.test>\r\nSubject: a good one\r\nMessage-ID: <good@x.test>\r\n\r\nfine\r\n".to_vec()),
+    ];
+    let mut files = Vec::new();
+    for (name, raw) in &corpus {
+        let path = servers.dir.path().join(format!("{name}.eml"));
+        std::fs::write(&path, raw).unwrap();
+        files.push(path.to_string_lossy().into_owned());
+    }
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/mail-servers.sh");
+    let out = std::process::Command::new("bash")
+        .arg(script)
+        .args(["deliver", servers.path(), &servers.s("SUPPORT_USER")])
+        .args(&files)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let delivered = servers.maildir(&servers.s("SUPPORT_USER"), "").len();
+
+    let engine = Engine::start(&servers, true).await;
+    let inbox = add_inbox(&engine, &servers).await;
+    wait_state(&engine, inbox.inbox.id, |s| *s == InboxState::Connected).await;
+    let good = wait_for(
+        "the good mail after the broken ones",
+        Duration::from_secs(15),
+        || async {
+            conversations(&engine)
+                .await
+                .into_iter()
+                .find(|c| c.preview.contains("a good one"))
+        },
+    )
+    .await;
+    assert_eq!(good.contact_name, "Good");
+    let stored = engine.count("SELECT count(*) FROM messages").await as usize;
+    println!("malformed corpus: {delivered} delivered, {stored} stored");
+    assert!(
+        stored >= corpus.len() - 1 && stored <= delivered,
+        "{stored} of {delivered}"
+    );
+    // Everything stored reads as text.
+    for row in conversations(&engine).await {
+        for m in engine.caixa.list_messages(row.id).await.unwrap() {
+            assert!(!m.content.is_empty());
+        }
+    }
+    // Still connected: the broken mail did not put the inbox in an error loop.
+    let views = engine.caixa.list_inboxes().await.unwrap();
+    assert_eq!(views[0].state, InboxState::Connected);
+    engine.stop().await;
+}
