@@ -206,7 +206,7 @@ async fn customer_mail_arrives_reply_threads_and_answer_reopens() {
             .unwrap(),
     )
     .await;
-    let row = wait_for("the new conversation", Duration::from_secs(5), || async {
+    let row = wait_for("the new conversation", Duration::from_secs(10), || async {
         conversations(&engine).await.into_iter().next()
     })
     .await;
