@@ -175,6 +175,37 @@ fn from_customer(servers: &MailServers) -> lettre::message::MessageBuilder {
         .to(servers.s("SUPPORT_USER").parse().unwrap())
 }
 
+/// A plain-text mail from the customer to support.
+fn simple_mail(
+    servers: &MailServers,
+    subject: impl Into<String>,
+    body: impl Into<String>,
+) -> Message {
+    from_customer(servers)
+        .subject(subject.into())
+        .body(body.into())
+        .unwrap()
+}
+
+/// Waits until `sql` (a count) reaches `n`.
+async fn wait_count(engine: &Engine, what: &str, sql: &'static str, n: i64, within: Duration) {
+    wait_for(what, within, || async {
+        (engine.count(sql).await == n).then_some(())
+    })
+    .await
+}
+
+/// Waits for a mail containing `needle` in a user's Maildir folder and returns it.
+async fn wait_maildir(servers: &MailServers, user: &str, folder: &str, needle: &str) -> Vec<u8> {
+    wait_for(needle, Duration::from_secs(30), || async {
+        servers
+            .maildir(user, folder)
+            .into_iter()
+            .find(|raw| String::from_utf8_lossy(raw).contains(needle))
+    })
+    .await
+}
+
 fn parse(raw: &[u8]) -> mail_parser::Message<'_> {
     mail_parser::MessageParser::default().parse(raw).unwrap()
 }
@@ -241,17 +272,7 @@ async fn customer_mail_arrives_reply_threads_and_answer_reopens() {
         .send_message(row.id, "Olá Maria, redefinimos a sua senha.", false)
         .await
         .unwrap();
-    let delivered = wait_for(
-        "the reply in the customer's INBOX",
-        Duration::from_secs(15),
-        || async {
-            servers
-                .maildir(&servers.s("CUSTOMER_USER"), "")
-                .into_iter()
-                .find(|raw| String::from_utf8_lossy(raw).contains("redefinimos"))
-        },
-    )
-    .await;
+    let delivered = wait_maildir(&servers, &servers.s("CUSTOMER_USER"), "", "redefinimos").await;
     let m = parse(&delivered);
     assert_eq!(m.subject(), Some("Re: Não consigo entrar na minha conta"));
     assert_eq!(m.in_reply_to().as_text(), Some("first@customer.test"));
@@ -278,13 +299,7 @@ async fn customer_mail_arrives_reply_threads_and_answer_reopens() {
     );
 
     // A copy lands in the support mailbox's Sent folder.
-    wait_for("the copy in Sent", Duration::from_secs(10), || async {
-        servers
-            .maildir(&servers.s("SUPPORT_USER"), ".Sent")
-            .into_iter()
-            .find(|raw| String::from_utf8_lossy(raw).contains(&reply_id))
-    })
-    .await;
+    wait_maildir(&servers, &servers.s("SUPPORT_USER"), ".Sent", &reply_id).await;
 
     // 3. Resolve; the customer answers the reply → same conversation, reopened.
     engine
@@ -411,24 +426,7 @@ MIME-Version: 1.0\r\nContent-Type: text/plain; charset=ISO-8859-1\r\n\
 Content-Transfer-Encoding: 8bit\r\n\r\nO pedido n\xe3o chegou at\xe9 hoje.\r\n";
     let file = servers.dir.path().join("latin1.eml");
     std::fs::write(&file, latin1).unwrap();
-    let out = std::process::Command::new("bash")
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../scripts/mail-servers.sh"
-        ))
-        .args([
-            "deliver",
-            servers.path(),
-            &servers.s("SUPPORT_USER"),
-            file.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    servers.deliver(&servers.s("SUPPORT_USER"), &[&file]);
 
     let rows = wait_for("both conversations", Duration::from_secs(10), || async {
         let rows = conversations(&engine).await;
@@ -494,20 +492,21 @@ async fn outage_and_uidvalidity_reset_lose_and_repeat_nothing() {
     for i in 0..3 {
         customer_sends(
             &servers,
-            from_customer(&servers)
-                .subject(format!("Before outage {i}"))
-                .body(format!("message {i}"))
-                .unwrap(),
+            simple_mail(
+                &servers,
+                format!("Before outage {i}"),
+                format!("message {i}"),
+            ),
         )
         .await;
     }
-    wait_for("3 messages", Duration::from_secs(10), || async {
-        (engine
-            .count("SELECT count(*) FROM messages WHERE kind = 'incoming'")
-            .await
-            == 3)
-            .then_some(())
-    })
+    wait_count(
+        &engine,
+        "3 messages",
+        "SELECT count(*) FROM messages WHERE kind = 'incoming'",
+        3,
+        Duration::from_secs(10),
+    )
     .await;
 
     // The server goes away: the inbox says so in words.
@@ -551,34 +550,23 @@ async fn outage_and_uidvalidity_reset_lose_and_repeat_nothing() {
     servers.restart();
     customer_sends(
         &servers,
-        from_customer(&servers)
-            .subject("After outage")
-            .body("back".to_string())
-            .unwrap(),
+        simple_mail(&servers, "After outage", "back".to_string()),
     )
     .await;
-    wait_for(
+    wait_count(
+        &engine,
         "the mail sent after the outage",
+        "SELECT count(*) FROM messages WHERE kind = 'incoming'",
+        4,
         Duration::from_secs(40),
-        || async {
-            (engine
-                .count("SELECT count(*) FROM messages WHERE kind = 'incoming'")
-                .await
-                == 4)
-                .then_some(())
-        },
     )
     .await;
     wait_state(&engine, id, |s| *s == InboxState::Connected).await;
-    wait_for(
-        "the offline reply delivered",
-        Duration::from_secs(30),
-        || async {
-            servers
-                .maildir(&servers.s("CUSTOMER_USER"), "")
-                .into_iter()
-                .find(|raw| String::from_utf8_lossy(raw).contains("Written while offline"))
-        },
+    wait_maildir(
+        &servers,
+        &servers.s("CUSTOMER_USER"),
+        "",
+        "Written while offline",
     )
     .await;
     assert_eq!(
@@ -601,10 +589,7 @@ async fn outage_and_uidvalidity_reset_lose_and_repeat_nothing() {
     servers.reset_uidvalidity(&servers.s("SUPPORT_USER"));
     customer_sends(
         &servers,
-        from_customer(&servers)
-            .subject("After reset")
-            .body("new".to_string())
-            .unwrap(),
+        simple_mail(&servers, "After reset", "new".to_string()),
     )
     .await;
     wait_for(
@@ -718,12 +703,7 @@ async fn initial_sync_in_batches_and_restart_repeats_nothing() {
         .map(|e| e.unwrap().path().to_string_lossy().into_owned())
         .collect();
     files.sort();
-    let mut deliver = std::process::Command::new("bash");
-    deliver
-        .arg(format!("{script}/mail-servers.sh"))
-        .args(["deliver", servers.path(), &servers.s("SUPPORT_USER")])
-        .args(&files);
-    assert!(deliver.status().unwrap().success());
+    servers.deliver(&servers.s("SUPPORT_USER"), &files);
 
     let secrets = Secrets::memory();
     let engine = Engine::start_in(
@@ -735,9 +715,13 @@ async fn initial_sync_in_batches_and_restart_repeats_nothing() {
     .await;
     let inbox = add_inbox(&engine, &servers).await;
     let id = inbox.inbox.id;
-    wait_for("every message stored", Duration::from_secs(60), || async {
-        (engine.count("SELECT count(*) FROM messages").await == N as i64).then_some(())
-    })
+    wait_count(
+        &engine,
+        "every message stored",
+        "SELECT count(*) FROM messages",
+        N as i64,
+        Duration::from_secs(60),
+    )
     .await;
     wait_state(&engine, id, |s| *s == InboxState::Connected).await;
     let threads = engine.count("SELECT count(*) FROM conversations").await;
@@ -762,18 +746,15 @@ async fn initial_sync_in_batches_and_restart_repeats_nothing() {
     wait_state(&engine, id, |s| *s == InboxState::Connected).await;
     customer_sends(
         &servers,
-        from_customer(&servers)
-            .subject("After restart")
-            .body("hello".to_string())
-            .unwrap(),
+        simple_mail(&servers, "After restart", "hello".to_string()),
     )
     .await;
-    wait_for(
+    wait_count(
+        &engine,
         "the new mail after the restart",
+        "SELECT count(*) FROM messages",
+        N as i64 + 1,
         Duration::from_secs(10),
-        || async {
-            (engine.count("SELECT count(*) FROM messages").await == N as i64 + 1).then_some(())
-        },
     )
     .await;
     assert_eq!(
@@ -793,10 +774,7 @@ async fn mail_read_in_another_client_reads_here() {
     // Read before Caixa ever saw it.
     customer_sends(
         &servers,
-        from_customer(&servers)
-            .subject("Old and read")
-            .body("old".to_string())
-            .unwrap(),
+        simple_mail(&servers, "Old and read", "old".to_string()),
     )
     .await;
     let imap_store = |query: &str| {
@@ -849,10 +827,7 @@ m.logout()
 
     customer_sends(
         &servers,
-        from_customer(&servers)
-            .subject("New question")
-            .body("new".to_string())
-            .unwrap(),
+        simple_mail(&servers, "New question", "new".to_string()),
     )
     .await;
     let new = wait_for("the new mail", Duration::from_secs(10), || async {
@@ -898,18 +873,7 @@ async fn malformed_mail_is_stored_readably_or_skipped() {
         std::fs::write(&path, raw).unwrap();
         files.push(path.to_string_lossy().into_owned());
     }
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/mail-servers.sh");
-    let out = std::process::Command::new("bash")
-        .arg(script)
-        .args(["deliver", servers.path(), &servers.s("SUPPORT_USER")])
-        .args(&files)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    servers.deliver(&servers.s("SUPPORT_USER"), &files);
     let delivered = servers.maildir(&servers.s("SUPPORT_USER"), "").len();
 
     let engine = Engine::start(&servers, true).await;

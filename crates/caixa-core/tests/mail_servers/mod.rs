@@ -62,6 +62,22 @@ impl MailServers {
         run(&["start", self.path()]);
     }
 
+    /// Puts raw message files straight into `user`'s INBOX (no SMTP).
+    pub fn deliver<P: AsRef<Path>>(&self, user: &str, files: &[P]) {
+        let mut args = vec![
+            "deliver".to_string(),
+            self.path().to_string(),
+            user.to_string(),
+        ];
+        args.extend(
+            files
+                .iter()
+                .map(|f| f.as_ref().to_string_lossy().into_owned()),
+        );
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        run(&args);
+    }
+
     pub fn reset_uidvalidity(&self, user: &str) {
         run(&["reset-uidvalidity", self.path(), user]);
     }
