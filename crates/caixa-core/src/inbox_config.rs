@@ -236,6 +236,18 @@ mod tests {
     }
 
     #[test]
+    fn debug_never_shows_the_password() {
+        let input = InboxInput {
+            name: "Support".into(),
+            settings: InboxSettings::Api(ApiSettings { webhook_url: None }),
+            password: Some("hunter2-secret".into()),
+        };
+        let shown = format!("{input:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("<redacted>"));
+    }
+
+    #[test]
     fn email_settings_are_checked() {
         use crate::model::EmailSettings;
         let server = |host: &str, port, security| MailServer {

@@ -259,8 +259,8 @@ impl InboxSettings {
     }
 }
 
-/// Input to create or edit an inbox.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
+/// Input to create or edit an inbox. `Debug` never shows the password.
+#[derive(Clone, PartialEq, Serialize, Deserialize, Type)]
 pub struct InboxInput {
     pub name: String,
     pub settings: InboxSettings,
@@ -268,6 +268,16 @@ pub struct InboxInput {
     /// keeps the stored one.
     #[serde(default)]
     pub password: Option<String>,
+}
+
+impl std::fmt::Debug for InboxInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InboxInput")
+            .field("name", &self.name)
+            .field("settings", &self.settings)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
 }
 
 /// Result of checking an e-mail inbox's servers before (or after) saving it.
