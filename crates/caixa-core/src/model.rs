@@ -259,7 +259,8 @@ impl InboxSettings {
     }
 }
 
-/// Input to create or edit an inbox. `Debug` never shows the password.
+/// Input to create or edit an inbox.
+// `Debug` is written by hand below so that it never shows the password.
 #[derive(Clone, PartialEq, Serialize, Deserialize, Type)]
 pub struct InboxInput {
     pub name: String,
