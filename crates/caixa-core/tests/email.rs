@@ -687,7 +687,8 @@ async fn wrong_password_and_untrusted_certificate_are_named() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn initial_sync_in_batches_and_restart_repeats_nothing() {
-    const N: usize = 250;
+    // More than two sync batches (250 each).
+    const N: usize = 600;
     let servers = MailServers::start();
     let corpus = servers.dir.path().join("corpus");
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts");

@@ -21,8 +21,8 @@ use crate::store::{attachments, email, inboxes, now_ms};
 
 /// IDLE is renewed well within the 29 minutes servers allow (RFC 2177).
 pub const IDLE_RENEW: Duration = Duration::from_secs(10 * 60);
-/// Mail fetched and stored per transaction.
-const CHUNK: usize = 100;
+/// Mail fetched and stored per transaction (250: fewer round trips; measured 1.77× → 1.58× mbsync).
+const CHUNK: usize = 250;
 const BACKOFF_MAX: Duration = Duration::from_secs(5 * 60);
 /// After an error only the agent can fix, try again this rarely (editing the inbox restarts
 /// the worker at once).
