@@ -631,11 +631,17 @@ async fn widget_visitors_are_isolated_and_get_replies_live() {
     // the next one arrives live on the new socket.
     drop(ana_ws);
     tokio::time::sleep(Duration::from_millis(100)).await;
-    engine
+    let away = engine
         .caixa
         .send_message(ana_conv, "while you were away", false)
         .await
         .unwrap();
+    // The outbox must have handled it before Ana reconnects, or it may also arrive live.
+    wait_for("the outbox to handle the offline reply", async || {
+        let m = engine.caixa.get_message(away.id).await.ok()?;
+        (m.delivery != Some(Delivery::Queued)).then_some(())
+    })
+    .await;
     wait_for("history has the offline reply", async || {
         ana.thread()
             .await
