@@ -12,7 +12,6 @@
 mod mail_servers;
 mod support;
 
-use std::ffi::OsString;
 use std::time::{Duration, Instant};
 
 use fantoccini::Client;
@@ -34,18 +33,12 @@ async fn email_conversation_in_the_window() {
     let servers = MailServers::start();
     let data = TempDir::new("caixa-e2e-mail-data");
     let xdg = TempDir::new("caixa-e2e-mail-xdg");
-    let envs: Vec<(&str, OsString)> = vec![
-        ("CAIXA_DATA_DIR", data.path().into()),
-        (
-            "CAIXA_GATEWAY_LISTEN",
-            format!("127.0.0.1:{}", free_port()).into(),
-        ),
-        ("CAIXA_EXTRA_CA_CERTS", servers.ca_cert().into()),
-        ("XDG_DATA_HOME", xdg.path().join("data").into()),
-        ("XDG_CACHE_HOME", xdg.path().join("cache").into()),
-        ("XDG_CONFIG_HOME", xdg.path().join("config").into()),
-        ("RUST_LOG", "info".into()),
-    ];
+    let envs = app_envs(
+        data.path(),
+        xdg.path(),
+        &format!("127.0.0.1:{}", free_port()),
+        vec![("CAIXA_EXTRA_CA_CERTS", servers.ca_cert().into())],
+    );
     let mut driver = AppDriver::start(&envs).await.unwrap();
     let mut app: Option<Client> = None;
     let outcome = tokio::time::timeout(WHOLE, run(&mut app, &mut driver, &app_bin, &servers))

@@ -12,7 +12,6 @@
 
 mod support;
 
-use std::ffi::OsString;
 use std::time::{Duration, Instant};
 
 use fantoccini::Client;
@@ -49,16 +48,8 @@ async fn walkthrough_website_inbox_visitor_and_agent() {
         "data dir {}, gateway {gateway_listen}",
         data.path().display()
     ));
-    // The app inherits tauri-driver's environment. Private XDG dirs keep the webview's own
-    // storage (localStorage, caches) from leaking between runs or from the user's profile.
-    let envs: Vec<(&str, OsString)> = vec![
-        ("CAIXA_DATA_DIR", data.path().into()),
-        ("CAIXA_GATEWAY_LISTEN", gateway_listen.clone().into()),
-        ("XDG_DATA_HOME", xdg.path().join("data").into()),
-        ("XDG_CACHE_HOME", xdg.path().join("cache").into()),
-        ("XDG_CONFIG_HOME", xdg.path().join("config").into()),
-        ("RUST_LOG", "info".into()),
-    ];
+    // The app inherits tauri-driver's environment.
+    let envs = app_envs(data.path(), xdg.path(), &gateway_listen, Vec::new());
 
     let mut app_driver = AppDriver::start(&envs).await.unwrap();
     let mut browser = BrowserDriver::start().await.unwrap();

@@ -453,6 +453,27 @@ pub async fn close_session(client: Client, name: &str) {
     }
 }
 
+/// The environment the app under test runs with: its data dir, gateway address and private
+/// XDG dirs (so the webview's own storage never leaks between runs or from the user's
+/// profile), plus `extra`.
+pub fn app_envs(
+    data: &Path,
+    xdg: &Path,
+    gateway_listen: &str,
+    extra: Vec<(&'static str, OsString)>,
+) -> Vec<(&'static str, OsString)> {
+    let mut envs: Vec<(&'static str, OsString)> = vec![
+        ("CAIXA_DATA_DIR", data.into()),
+        ("CAIXA_GATEWAY_LISTEN", gateway_listen.into()),
+        ("XDG_DATA_HOME", xdg.join("data").into()),
+        ("XDG_CACHE_HOME", xdg.join("cache").into()),
+        ("XDG_CONFIG_HOME", xdg.join("config").into()),
+        ("RUST_LOG", "info".into()),
+    ];
+    envs.extend(extra);
+    envs
+}
+
 /// tauri-driver (which starts WebKitWebDriver, which starts the app) and a session on it.
 pub struct AppDriver {
     pub driver: ProcessGuard,
