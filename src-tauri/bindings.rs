@@ -23,6 +23,7 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             commands::conversation_counts,
             commands::list_messages,
             commands::send_message,
+            commands::stage_file,
             commands::set_status,
             commands::mark_read,
             commands::retry_message,

@@ -101,11 +101,19 @@ pub async fn send_message(
     conversation_id: ConversationId,
     content: String,
     is_private: bool,
+    files: Vec<StagedFile>,
 ) -> Res<Message> {
     caixa
-        .send_message(conversation_id, &content, is_private)
+        .send_message(conversation_id, &content, is_private, &files)
         .await
         .map_err(err)
+}
+
+/// Copies a file picked for a reply (file dialog or drag and drop) into the attachment store.
+#[tauri::command]
+#[specta::specta]
+pub async fn stage_file(caixa: State<'_, Caixa>, path: String) -> Res<StagedFile> {
+    caixa.stage_file(path.into()).await.map_err(err)
 }
 
 #[tauri::command]

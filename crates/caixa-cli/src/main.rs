@@ -69,7 +69,11 @@ enum Command {
     /// Reply to the customer (queued; sent by the running app or `caixa-cli gateway`)
     Reply {
         conversation_id: i64,
+        /// The text; may be empty when files are attached.
         text: String,
+        /// Attach a file (repeatable; e-mail conversations and notes).
+        #[arg(long = "attach", value_name = "PATH")]
+        attach: Vec<PathBuf>,
         #[arg(long)]
         json: bool,
     },
@@ -77,6 +81,9 @@ enum Command {
     Note {
         conversation_id: i64,
         text: String,
+        /// Attach a file (repeatable).
+        #[arg(long = "attach", value_name = "PATH")]
+        attach: Vec<PathBuf>,
         #[arg(long)]
         json: bool,
     },
@@ -400,13 +407,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Reply {
             conversation_id,
             text,
+            attach,
             json,
-        } => post(cli.data_dir, conversation_id, &text, false, json).await,
+        } => post(cli.data_dir, conversation_id, &text, attach, false, json).await,
         Command::Note {
             conversation_id,
             text,
+            attach,
             json,
-        } => post(cli.data_dir, conversation_id, &text, true, json).await,
+        } => post(cli.data_dir, conversation_id, &text, attach, true, json).await,
         Command::Search { query, limit, json } => {
             let caixa = open(cli.data_dir, None)?;
             let hits = caixa.search(&query, limit).await?;
@@ -463,11 +472,18 @@ async fn post(
     data_dir: Option<PathBuf>,
     conversation_id: i64,
     text: &str,
+    attach: Vec<PathBuf>,
     private: bool,
     json: bool,
 ) -> anyhow::Result<()> {
     let caixa = open(data_dir, None)?;
-    let message = caixa.send_message(conversation_id, text, private).await?;
+    let mut files = Vec::with_capacity(attach.len());
+    for path in attach {
+        files.push(caixa.stage_file(path).await?);
+    }
+    let message = caixa
+        .send_message(conversation_id, text, private, &files)
+        .await?;
     if json {
         return print_json(&message);
     }

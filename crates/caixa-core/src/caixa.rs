@@ -532,14 +532,33 @@ impl Caixa {
         self.inner.store.read(move |c| messages::get(c, id)).await
     }
 
-    /// Stores an agent's reply (queued for the outbox) or private note (never sent anywhere).
+    /// Stores an agent's reply (queued for the outbox) or private note (never sent anywhere),
+    /// with files staged by [`Caixa::stage_file`].
     pub async fn send_message(
         &self,
         conversation_id: ConversationId,
         content: &str,
         private: bool,
+        files: &[StagedFile],
     ) -> Result<Message> {
-        let content = check_content(content)?;
+        let files = self
+            .check_reply_files(conversation_id, files, private)
+            .await?;
+        // A reply may be only files; the list shows their names then.
+        let content = if files.is_empty() || !content.trim().is_empty() {
+            check_content(content)?
+        } else {
+            String::new()
+        };
+        let preview = if content.is_empty() {
+            files
+                .iter()
+                .map(|f| format!("📎 {}", f.file_name))
+                .collect::<Vec<_>>()
+                .join(", ")
+        } else {
+            content.clone()
+        };
         let kind = if private {
             MessageKind::Note
         } else {
@@ -566,7 +585,21 @@ impl Caixa {
                     },
                 )?
                 .ok_or_else(|| Error::Internal("message not stored".into()))?;
-                conversations::touch(tx, conversation_id, kind, &content, now, false)?;
+                for f in &files {
+                    attachments::insert(
+                        tx,
+                        id,
+                        &attachments::NewAttachment {
+                            file_name: &f.file_name,
+                            mime_type: &f.mime_type,
+                            size: f.size,
+                            sha256: &f.sha256,
+                            content_id: None,
+                            remote: None,
+                        },
+                    )?;
+                }
+                conversations::touch(tx, conversation_id, kind, &preview, now, false)?;
                 messages::get(tx, id)
             })
             .await?;
@@ -754,29 +787,6 @@ impl Caixa {
                 email::trust_sender(tx, inbox_id, &from)
             })
             .await
-    }
-
-    /// A copy of an attachment under its own name (so the system opens it with the right
-    /// app), in the data dir's `open/` folder.
-    pub async fn attachment_file(&self, attachment_id: i64) -> Result<PathBuf> {
-        let (name, _mime, sha) = self
-            .inner
-            .store
-            .read(move |c| attachments::get(c, attachment_id))
-            .await?;
-        let data_dir = self.inner.cfg.data_dir.clone();
-        tokio::task::spawn_blocking(move || {
-            let source = attachments::path_of(&data_dir, &sha);
-            let dir = data_dir.join("open").join(attachment_id.to_string());
-            std::fs::create_dir_all(&dir)?;
-            let target = dir.join(if name.is_empty() { "attachment" } else { &name });
-            if !target.exists() {
-                std::fs::copy(&source, &target)?;
-            }
-            Ok(target)
-        })
-        .await
-        .map_err(|e| Error::Internal(e.to_string()))?
     }
 
     /// Puts a failed reply back in the outbox.

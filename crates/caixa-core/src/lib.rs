@@ -12,6 +12,7 @@ pub mod caixa;
 pub mod channels;
 pub mod error;
 pub mod events;
+pub mod files;
 pub mod gateway;
 pub mod inbox_config;
 pub mod ingest;

@@ -36,6 +36,15 @@ impl ChannelKind {
             _ => None,
         }
     }
+
+    /// The kind's name in a sentence shown to the user.
+    pub fn label(self) -> &'static str {
+        match self {
+            ChannelKind::Website => "website chat",
+            ChannelKind::Api => "API",
+            ChannelKind::Email => "e-mail",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Type)]
@@ -382,6 +391,18 @@ pub struct StatusCounts {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
 pub struct Attachment {
     pub id: i64,
+    pub file_name: String,
+    pub mime_type: String,
+    pub size: i64,
+    /// Still on the mail server (a very large file): downloaded when first opened.
+    pub on_server: bool,
+}
+
+/// A file picked for a reply, already copied into the attachment store; pass it to
+/// `send_message`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
+pub struct StagedFile {
+    pub sha256: String,
     pub file_name: String,
     pub mime_type: String,
     pub size: i64,

@@ -14,6 +14,7 @@ use lettre::message::{Attachment, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use mail_parser::MimeHeaders;
 use mail_servers::MailServers;
 
 struct Engine {
@@ -264,12 +265,12 @@ async fn customer_mail_arrives_reply_threads_and_answer_reopens() {
     // 2. The agent answers from the app; the customer's mailbox receives it, threaded.
     let note = engine
         .caixa
-        .send_message(row.id, "Only for us: check the logs", true)
+        .send_message(row.id, "Only for us: check the logs", true, &[])
         .await
         .unwrap();
     let reply = engine
         .caixa
-        .send_message(row.id, "Olá Maria, redefinimos a sua senha.", false)
+        .send_message(row.id, "Olá Maria, redefinimos a sua senha.", false, &[])
         .await
         .unwrap();
     let delivered = wait_maildir(&servers, &servers.s("CUSTOMER_USER"), "", "redefinimos").await;
@@ -479,6 +480,147 @@ Content-Transfer-Encoding: 8bit\r\n\r\nO pedido n\xe3o chegou at\xe9 hoje.\r\n";
     let allowed = engine.caixa.message_html(m.id, true).await.unwrap();
     assert!(allowed.html.contains("https://tracker.example/pixel.gif"));
     assert!(!allowed.html.contains("onerror"));
+
+    // Attachments out: a reply with a file picked from disk reaches the customer intact.
+    let picked = servers.dir.path().join("orçamento 2026.csv");
+    let csv = "item;valor\nmanutenção;120\n".repeat(2000);
+    std::fs::write(&picked, &csv).unwrap();
+    let staged = engine.caixa.stage_file(picked).await.unwrap();
+    assert_eq!(staged.file_name, "orçamento 2026.csv");
+    assert_eq!(staged.mime_type, "text/csv");
+    let reply = engine
+        .caixa
+        .send_message(html_conv.id, "Segue o orçamento.", false, &[staged])
+        .await
+        .unwrap();
+    assert_eq!(reply.attachments.len(), 1);
+    let sent = wait_for("the reply to leave", Duration::from_secs(20), || async {
+        let m = engine.caixa.get_message(reply.id).await.unwrap();
+        (m.delivery != Some(Delivery::Queued)).then_some(m)
+    })
+    .await;
+    assert_eq!(sent.delivery, Some(Delivery::Sent), "{:?}", sent.error);
+    let raw = wait_maildir(
+        &servers,
+        &servers.s("CUSTOMER_USER"),
+        "",
+        "Content-Type: text/csv",
+    )
+    .await;
+    let got = parse(&raw);
+    let file = got
+        .attachments()
+        .next()
+        .expect("the reply carries the file");
+    assert_eq!(file.attachment_name(), Some("orçamento 2026.csv"));
+    assert_eq!(file.contents(), csv.as_bytes());
+    assert_eq!(got.body_text(0).unwrap().trim(), "Segue o orçamento.");
+
+    // A staged file that is gone, or a path that is not a file, is named in the error.
+    let gone = StagedFile {
+        sha256: "0".repeat(64),
+        file_name: "gone.pdf".into(),
+        mime_type: "application/pdf".into(),
+        size: 1,
+    };
+    let err = engine
+        .caixa
+        .send_message(html_conv.id, "x", false, &[gone])
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("gone.pdf"), "{err}");
+    let err = engine
+        .caixa
+        .stage_file(servers.dir.path().join("missing.txt"))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("not a readable file"), "{err}");
+    engine.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn very_large_attachment_stays_on_server_until_opened() {
+    let servers = MailServers::start();
+    let engine = Engine::start(&servers, true).await;
+    let inbox = add_inbox(&engine, &servers).await;
+    wait_state(&engine, inbox.inbox.id, |s| *s == InboxState::Connected).await;
+
+    // 5 MB of incompressible-looking bytes: a mail of ~6.8 MB once base64-encoded.
+    let video: Vec<u8> = (0..5_000_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let small: Vec<u8> = b"small file kept with the mail".to_vec();
+    customer_sends(
+        &servers,
+        from_customer(&servers)
+            .subject("Vídeo do defeito")
+            .multipart(
+                MultiPart::mixed()
+                    .multipart(MultiPart::alternative_plain_html(
+                        "O vídeo mostra o defeito.".to_string(),
+                        "<p>O vídeo mostra o <b>defeito</b>.</p>".to_string(),
+                    ))
+                    .singlepart(
+                        Attachment::new("defeito.mp4".into())
+                            .body(video.clone(), ContentType::parse("video/mp4").unwrap()),
+                    )
+                    .singlepart(
+                        Attachment::new("nota.txt".into())
+                            .body(small.clone(), ContentType::parse("text/plain").unwrap()),
+                    ),
+            )
+            .unwrap(),
+    )
+    .await;
+    let row = wait_for("the large mail", Duration::from_secs(20), || async {
+        conversations(&engine).await.into_iter().next()
+    })
+    .await;
+    let m = &engine.caixa.list_messages(row.id).await.unwrap()[0];
+    assert_eq!(m.content.trim(), "O vídeo mostra o defeito.");
+    assert!(m.has_html);
+    let big = m
+        .attachments
+        .iter()
+        .find(|a| a.file_name == "defeito.mp4")
+        .expect("the video is listed");
+    assert!(big.on_server, "the video should stay on the server");
+    let estimate = big.size as f64 / video.len() as f64;
+    assert!(
+        (0.95..1.05).contains(&estimate),
+        "size estimate {}",
+        big.size
+    );
+    let note = m
+        .attachments
+        .iter()
+        .find(|a| a.file_name == "nota.txt")
+        .expect("the small file is listed");
+    assert!(!note.on_server);
+    assert_eq!(
+        std::fs::read(engine.caixa.attachment_file(note.id).await.unwrap()).unwrap(),
+        small
+    );
+    let on_disk = engine
+        .count("SELECT COUNT(*) FROM attachments WHERE sha256 = ''")
+        .await;
+    assert_eq!(on_disk, 1, "only the video is left on the server");
+
+    // Opening it downloads just that part, once.
+    let path = engine.caixa.attachment_file(big.id).await.unwrap();
+    assert_eq!(path.file_name().unwrap(), "defeito.mp4");
+    assert!(
+        std::fs::read(&path).unwrap() == video,
+        "downloaded bytes differ"
+    );
+    let m = &engine.caixa.list_messages(row.id).await.unwrap()[0];
+    let big = m
+        .attachments
+        .iter()
+        .find(|a| a.file_name == "defeito.mp4")
+        .unwrap();
+    assert!(!big.on_server);
+    assert_eq!(big.size, video.len() as i64);
     engine.stop().await;
 }
 
@@ -522,7 +664,7 @@ async fn outage_and_uidvalidity_reset_lose_and_repeat_nothing() {
     let conversation = conversations(&engine).await[0].id;
     let offline_reply = engine
         .caixa
-        .send_message(conversation, "Written while offline", false)
+        .send_message(conversation, "Written while offline", false, &[])
         .await
         .unwrap();
     let waiting = wait_for(

@@ -196,16 +196,38 @@ async fn api_channel_receives_and_replies_signed() {
     // The agent's reply goes to the webhook, signed the same way.
     let reply = engine
         .caixa
-        .send_message(conversation_id, "It ships today", false)
+        .send_message(conversation_id, "It ships today", false, &[])
         .await
         .unwrap();
     assert_eq!(reply.delivery, Some(Delivery::Queued));
+    // Files stay in private notes here: the API channel's webhook carries no files yet.
+    let picked = engine._dir.path().join("vip.txt");
+    std::fs::write(&picked, "VIP since 2020").unwrap();
+    let file = engine.caixa.stage_file(picked).await.unwrap();
+    let refused = engine
+        .caixa
+        .send_message(
+            conversation_id,
+            "see file",
+            false,
+            std::slice::from_ref(&file),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        refused
+            .to_string()
+            .contains("API conversations cannot carry files"),
+        "{refused}"
+    );
     let note = engine
         .caixa
-        .send_message(conversation_id, "customer is VIP", true)
+        .send_message(conversation_id, "customer is VIP", true, &[file])
         .await
         .unwrap();
     assert_eq!(note.delivery, None);
+    assert_eq!(note.attachments[0].file_name, "vip.txt");
+    assert_eq!(note.attachments[0].size, 14);
     let sent = wait_for("reply sent", async || {
         let m = engine.caixa.get_message(reply.id).await.unwrap();
         (m.delivery == Some(Delivery::Sent)).then_some(m)
@@ -350,7 +372,7 @@ async fn webhook_failures_retry_then_fail_with_reason() {
     let conv = res["conversation_id"].as_i64().unwrap();
     let m = engine
         .caixa
-        .send_message(conv, "first", false)
+        .send_message(conv, "first", false, &[])
         .await
         .unwrap();
     wait_for("retried reply sent", async || {
@@ -364,7 +386,7 @@ async fn webhook_failures_retry_then_fail_with_reason() {
     hook.script.lock().unwrap().extend([500, 500, 500]);
     let m = engine
         .caixa
-        .send_message(conv, "second", false)
+        .send_message(conv, "second", false, &[])
         .await
         .unwrap();
     let failed = wait_for("reply failed", async || {
@@ -381,7 +403,7 @@ async fn webhook_failures_retry_then_fail_with_reason() {
     let before = hook.count();
     let m = engine
         .caixa
-        .send_message(conv, "third", false)
+        .send_message(conv, "third", false, &[])
         .await
         .unwrap();
     let failed = wait_for("reply refused", async || {
@@ -575,12 +597,12 @@ async fn widget_visitors_are_isolated_and_get_replies_live() {
     // The agent replies to Ana and writes a note: Ana gets the reply live, never the note.
     engine
         .caixa
-        .send_message(ana_conv, "secret note about Ana", true)
+        .send_message(ana_conv, "secret note about Ana", true, &[])
         .await
         .unwrap();
     let reply = engine
         .caixa
-        .send_message(ana_conv, "Hi Ana, how can we help?", false)
+        .send_message(ana_conv, "Hi Ana, how can we help?", false, &[])
         .await
         .unwrap();
     let frame = next_frame(&mut ana_ws).await;
@@ -633,7 +655,7 @@ async fn widget_visitors_are_isolated_and_get_replies_live() {
     tokio::time::sleep(Duration::from_millis(100)).await;
     let away = engine
         .caixa
-        .send_message(ana_conv, "while you were away", false)
+        .send_message(ana_conv, "while you were away", false, &[])
         .await
         .unwrap();
     // The outbox must have handled it before Ana reconnects, or it may also arrive live.
@@ -653,7 +675,7 @@ async fn widget_visitors_are_isolated_and_get_replies_live() {
     let mut ana_ws = ana.socket().await;
     engine
         .caixa
-        .send_message(ana_conv, "welcome back", false)
+        .send_message(ana_conv, "welcome back", false, &[])
         .await
         .unwrap();
     assert_eq!(

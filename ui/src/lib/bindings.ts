@@ -86,9 +86,20 @@ async listMessages(conversationId: number) : Promise<Result<Message[], ErrorPayl
     else return { status: "error", error: e  as any };
 }
 },
-async sendMessage(conversationId: number, content: string, isPrivate: boolean) : Promise<Result<Message, ErrorPayload>> {
+async sendMessage(conversationId: number, content: string, isPrivate: boolean, files: StagedFile[]) : Promise<Result<Message, ErrorPayload>> {
     try {
-    return { status: "ok", data: await TAURI_INVOKE("send_message", { conversationId, content, isPrivate }) };
+    return { status: "ok", data: await TAURI_INVOKE("send_message", { conversationId, content, isPrivate, files }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Copies a file picked for a reply (file dialog or drag and drop) into the attachment store.
+ */
+async stageFile(path: string) : Promise<Result<StagedFile, ErrorPayload>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("stage_file", { path }) };
 } catch (e) {
     if(e instanceof Error) throw e;
     else return { status: "error", error: e  as any };
@@ -209,7 +220,11 @@ export type AppInfo = { version: string; data_dir: string;
  * Base URL of the gateway (widget, API channel), or `None` if it is not running.
  */
 gateway_url: string | null; gateway_error: string | null; agent_name: string }
-export type Attachment = { id: number; file_name: string; mime_type: string; size: number }
+export type Attachment = { id: number; file_name: string; mime_type: string; size: number; 
+/**
+ * Still on the mail server (a very large file): downloaded when first opened.
+ */
+on_server: boolean }
 /**
  * A way customers reach you. One configured instance of a kind is an [`Inbox`].
  */
@@ -409,6 +424,11 @@ export type Priority = "none" | "low" | "medium" | "high" | "urgent"
  * One search result; `snippet` marks matches between `\u{2}` and `\u{3}`.
  */
 export type SearchHit = { conversation_id: number; message_id: number | null; contact_name: string; inbox_name: string; channel: ChannelKind; snippet: string; created_at: number }
+/**
+ * A file picked for a reply, already copied into the attachment store; pass it to
+ * `send_message`.
+ */
+export type StagedFile = { sha256: string; file_name: string; mime_type: string; size: number }
 export type StatusCounts = { open: number; pending: number; snoozed: number; resolved: number; all: number; unread: number }
 /**
  * Settings of a website live-chat inbox.

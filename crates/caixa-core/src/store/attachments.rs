@@ -38,19 +38,22 @@ pub struct NewAttachment<'a> {
     pub size: i64,
     pub sha256: &'a str,
     pub content_id: Option<&'a str>,
+    /// Left on the server: where to fetch it (JSON); `sha256` is empty until then.
+    pub remote: Option<&'a str>,
 }
 
 pub fn insert(conn: &Connection, message_id: MessageId, a: &NewAttachment<'_>) -> Result<i64> {
     conn.execute(
-        "INSERT INTO attachments (message_id, file_name, mime_type, size, sha256, content_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO attachments (message_id, file_name, mime_type, size, sha256, content_id, remote)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         params![
             message_id,
             a.file_name,
             a.mime_type,
             a.size,
             a.sha256,
-            a.content_id
+            a.content_id,
+            a.remote
         ],
     )?;
     Ok(conn.last_insert_rowid())
@@ -65,6 +68,49 @@ pub fn get(conn: &Connection, id: i64) -> Result<(String, String, String)> {
     )
     .optional()?
     .ok_or(Error::NotFound("attachment"))
+}
+
+/// The files of a message: `(file name, mime type, sha256)`, in the order they were added.
+pub fn files_of(conn: &Connection, message_id: MessageId) -> Result<Vec<(String, String, String)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT file_name, mime_type, sha256 FROM attachments
+         WHERE message_id = ?1 AND content_id IS NULL ORDER BY id",
+    )?;
+    let rows = stmt.query_map([message_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// An attachment left on the server: its inbox and where it lives (JSON), if it is one.
+pub fn remote_of(conn: &Connection, id: i64) -> Result<Option<(i64, String)>> {
+    Ok(conn
+        .query_row(
+            "SELECT m.inbox_id, a.remote FROM attachments a JOIN messages m ON m.id = a.message_id
+             WHERE a.id = ?1 AND a.remote IS NOT NULL",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?)
+}
+
+/// `(message id, conversation id)` of an attachment.
+pub fn message_of(conn: &Connection, id: i64) -> Result<(MessageId, i64)> {
+    conn.query_row(
+        "SELECT m.id, m.conversation_id FROM attachments a JOIN messages m ON m.id = a.message_id
+         WHERE a.id = ?1",
+        [id],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .optional()?
+    .ok_or(Error::NotFound("attachment"))
+}
+
+/// Records that a file left on the server is now on disk.
+pub fn mark_downloaded(conn: &Connection, id: i64, sha256: &str, size: i64) -> Result<()> {
+    conn.execute(
+        "UPDATE attachments SET sha256 = ?2, size = ?3, remote = NULL WHERE id = ?1",
+        params![id, sha256, size],
+    )?;
+    Ok(())
 }
 
 /// Inline parts of a message: `(content id, mime type, sha256)`.

@@ -66,7 +66,8 @@ pub fn list_public(
 
 fn attach(conn: &Connection, messages: &mut [Message]) -> Result<()> {
     let mut stmt = conn.prepare_cached(
-        "SELECT id, file_name, mime_type, size FROM attachments WHERE message_id = ?1 ORDER BY id",
+        "SELECT id, file_name, mime_type, size, remote IS NOT NULL FROM attachments
+         WHERE message_id = ?1 ORDER BY id",
     )?;
     for m in messages.iter_mut() {
         m.attachments = stmt
@@ -76,6 +77,7 @@ fn attach(conn: &Connection, messages: &mut [Message]) -> Result<()> {
                     file_name: r.get(1)?,
                     mime_type: r.get(2)?,
                     size: r.get(3)?,
+                    on_server: r.get(4)?,
                 })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;

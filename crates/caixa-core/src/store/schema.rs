@@ -3,7 +3,7 @@
 use rusqlite_migration::{Migrations, M};
 
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2)])
+    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3)])
 }
 
 const V1: &str = r#"
@@ -201,6 +201,13 @@ CREATE TABLE email_trusted_senders (
     address TEXT NOT NULL,
     PRIMARY KEY (inbox_id, address)
 ) STRICT;
+"#;
+
+/// V3: very large mail attachments stay on the server until opened.
+const V3: &str = r#"
+-- Where to fetch a file not downloaded yet (JSON: folder, uid_validity, uid, section,
+-- encoding). While set, sha256 is '' and the file is not on disk.
+ALTER TABLE attachments ADD COLUMN remote TEXT;
 "#;
 
 #[cfg(test)]

@@ -4,11 +4,13 @@
 //! - [`net`], [`tls`]: reaching servers; [`imap`]: the IMAP commands used.
 //! - [`parse`]: MIME → [`parse::ParsedMail`]; [`html`]: sanitizing and safe display.
 //! - [`thread`]: storing one mail in the right conversation.
-//! - [`worker`]: the per-inbox sync task; [`smtp`]: replies.
+//! - [`worker`]: the per-inbox sync task; [`large`]: very large mails, whose big files stay
+//!   on the server until opened; [`smtp`]: replies.
 
 pub mod error;
 pub mod html;
 pub mod imap;
+pub mod large;
 pub mod net;
 pub mod parse;
 pub mod smtp;
@@ -25,7 +27,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{SendError, Sent};
 use crate::caixa::Caixa;
-use crate::model::{ConnectionReport, Delivery, EmailSettings, InboxId};
+use crate::model::{ConnectionReport, Delivery, EmailSettings, InboxId, MessageId};
 use crate::store::{email, messages};
 pub use error::MailError;
 
@@ -122,7 +124,8 @@ pub async fn send_reply(
     let tls = caixa
         .tls()
         .map_err(|e| SendError::Permanent(e.to_string()))?;
-    let out = smtp::build_reply(settings, &ctx, &q.content).map_err(SendError::Permanent)?;
+    let files = reply_files(caixa, q.id).await?;
+    let out = smtp::build_reply(settings, &ctx, &q.content, files).map_err(SendError::Permanent)?;
     smtp::send(settings, &tls, &password, &out)
         .await
         .map_err(|(e, transient)| match e {
@@ -181,6 +184,31 @@ pub async fn send_reply(
         delivery: Delivery::Sent,
         source_id: Some(out.message_id),
     })
+}
+
+/// The files of a queued reply, read from the attachment store.
+async fn reply_files(
+    caixa: &Caixa,
+    message_id: MessageId,
+) -> Result<Vec<smtp::FilePart>, SendError> {
+    let listed = caixa
+        .store()
+        .read(move |c| crate::store::attachments::files_of(c, message_id))
+        .await
+        .map_err(|e| SendError::Transient(format!("cannot read the reply's files: {e}")))?;
+    let mut files = Vec::with_capacity(listed.len());
+    for (name, mime_type, sha) in listed {
+        let path = crate::store::attachments::path_of(&caixa.config().data_dir, &sha);
+        let data = tokio::fs::read(&path)
+            .await
+            .map_err(|e| SendError::Permanent(format!("{name} cannot be read: {e}")))?;
+        files.push(smtp::FilePart {
+            name,
+            mime_type,
+            data,
+        });
+    }
+    Ok(files)
 }
 
 async fn append_to_sent(

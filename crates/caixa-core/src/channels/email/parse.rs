@@ -4,7 +4,7 @@
 use mail_parser::{Address, HeaderValue, MessageParser, MimeHeaders};
 use sha2::{Digest, Sha256};
 
-use super::html;
+use super::{html, large};
 
 /// Longest text body kept in the thread (and the search index); the rest is cut with a mark.
 pub const MAX_TEXT_BYTES: usize = 256 * 1024;
@@ -41,6 +41,8 @@ pub struct ParsedAttachment {
     pub size: usize,
     /// Emptied once the bytes are on disk.
     pub data: Vec<u8>,
+    /// Left on the server (a big file of a very large mail): `(section, encoding)`.
+    pub remote: Option<(String, String)>,
 }
 
 pub fn parse(raw: &[u8]) -> Result<ParsedMail, String> {
@@ -108,12 +110,36 @@ pub fn parse(raw: &[u8]) -> Result<ParsedMail, String> {
                     "attachment".into()
                 }
             });
+        let remote = part
+            .headers()
+            .iter()
+            .find(|h| h.name.as_str().eq_ignore_ascii_case(large::REMOTE_HEADER))
+            .and_then(|h| h.value.as_text())
+            .and_then(|v| {
+                let mut words = v.split_whitespace();
+                let (section, encoding) = (words.next()?, words.next()?);
+                let octets: usize = words.next()?.parse().ok()?;
+                Some((section.to_string(), encoding.to_string(), octets))
+            });
+        let size = match &remote {
+            // The decoded size is only known after download: estimate it from the raw size.
+            // Base64 lines are 76 characters plus CRLF for 57 bytes.
+            Some((_, enc, octets)) if enc.eq_ignore_ascii_case("base64") => octets / 78 * 57,
+            Some((_, _, octets)) => *octets,
+            None => part.contents().len(),
+        };
+        let remote = remote.map(|(section, encoding, _)| (section, encoding));
         attachments.push(ParsedAttachment {
             file_name,
             mime_type,
             content_id,
-            size: part.contents().len(),
-            data: part.contents().to_vec(),
+            size,
+            data: if remote.is_some() {
+                Vec::new()
+            } else {
+                part.contents().to_vec()
+            },
+            remote,
         });
     }
 

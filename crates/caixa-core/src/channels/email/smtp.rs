@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use lettre::message::header::ContentType;
-use lettre::message::{Mailbox, MultiPart, SinglePart};
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
@@ -21,12 +21,20 @@ pub struct Outgoing {
     pub message_id: String,
 }
 
+/// A file to attach: name, mime type, bytes.
+pub struct FilePart {
+    pub name: String,
+    pub mime_type: String,
+    pub data: Vec<u8>,
+}
+
 /// Builds the reply to `ctx` from the inbox address: `Re:` subject, In-Reply-To and
-/// References for threading, text and HTML alternatives.
+/// References for threading, text and HTML alternatives, then the files.
 pub fn build_reply(
     settings: &EmailSettings,
     ctx: &ReplyContext,
     text: &str,
+    files: Vec<FilePart>,
 ) -> Result<Outgoing, String> {
     let from: Mailbox = format!(
         "{} <{}>",
@@ -73,20 +81,30 @@ pub fn build_reply(
             builder = builder.cc(m);
         }
     }
-    let message = builder
-        .multipart(
-            MultiPart::alternative()
-                .singlepart(
-                    SinglePart::builder()
-                        .header(ContentType::TEXT_PLAIN)
-                        .body(text.to_string()),
-                )
-                .singlepart(
-                    SinglePart::builder()
-                        .header(ContentType::TEXT_HTML)
-                        .body(text_to_html(text)),
-                ),
+    let body = MultiPart::alternative()
+        .singlepart(
+            SinglePart::builder()
+                .header(ContentType::TEXT_PLAIN)
+                .body(text.to_string()),
         )
+        .singlepart(
+            SinglePart::builder()
+                .header(ContentType::TEXT_HTML)
+                .body(text_to_html(text)),
+        );
+    let body = if files.is_empty() {
+        body
+    } else {
+        files
+            .into_iter()
+            .fold(MultiPart::mixed().multipart(body), |m, f| {
+                let mime = ContentType::parse(&f.mime_type)
+                    .unwrap_or_else(|_| ContentType::parse("application/octet-stream").unwrap());
+                m.singlepart(Attachment::new(f.name).body(f.data, mime))
+            })
+    };
+    let message = builder
+        .multipart(body)
         .map_err(|e| format!("cannot build the e-mail: {e}"))?;
     Ok(Outgoing {
         message,

@@ -3,6 +3,7 @@
 
 use rusqlite::Transaction;
 
+use super::large::RemotePart;
 use super::parse::ParsedMail;
 use crate::error::Result;
 use crate::model::{ConversationId, Delivery, InboxId, MessageId, MessageKind};
@@ -13,6 +14,7 @@ use crate::store::{attachments, conversations, email, messages};
 #[derive(Debug, Clone, Copy)]
 pub struct Origin<'a> {
     pub folder: &'a str,
+    pub uid_validity: u32,
     pub uid: u32,
     /// Mail from the Sent folder is ours: it joins existing threads as outgoing and never
     /// starts a conversation.
@@ -113,6 +115,16 @@ pub fn store(
     };
     email::insert_meta(tx, message_id, inbox_id, &meta(mail, origin))?;
     for (a, sha) in mail.attachments.iter().zip(saved) {
+        let remote = a.remote.as_ref().map(|(section, encoding)| {
+            serde_json::to_string(&RemotePart {
+                folder: origin.folder.to_string(),
+                uid_validity: origin.uid_validity,
+                uid: origin.uid,
+                section: section.clone(),
+                encoding: encoding.clone(),
+            })
+            .expect("a plain struct serializes")
+        });
         attachments::insert(
             tx,
             message_id,
@@ -122,6 +134,7 @@ pub fn store(
                 size: a.size as i64,
                 sha256: sha,
                 content_id: a.content_id.as_deref(),
+                remote: remote.as_deref(),
             },
         )?;
     }

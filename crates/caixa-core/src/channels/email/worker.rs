@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::error::MailError;
 use super::imap::{self, timed, Session};
+use super::large;
 use super::parse::{self, ParsedMail};
 use super::thread::{self, Origin};
 use crate::caixa::Caixa;
@@ -267,6 +268,12 @@ async fn sync_folder(
         .into_iter()
         .filter(|&u| u >= start)
         .collect();
+    let large: std::collections::HashSet<u32> = if uids.is_empty() {
+        Default::default()
+    } else {
+        let query = format!("{query} LARGER {}", large::LARGE_MAIL_BYTES);
+        timed(s.uid_search(&query)).await?.into_iter().collect()
+    };
     // Newest first, so the list fills from the top during a long first sync.
     uids.sort_unstable_by(|a, b| b.cmp(a));
     let total = uids.len() as u32;
@@ -299,22 +306,18 @@ async fn sync_folder(
         })
     };
     let store_task = {
-        let (caixa, settings, folder) = (caixa.clone(), settings.clone(), folder.to_string());
+        let (caixa, settings) = (caixa.clone(), settings.clone());
+        let folder = SyncedFolder {
+            name: folder.to_string(),
+            sent: sent_folder,
+            uid_validity,
+        };
         tokio::spawn(async move {
             let mut done = 0u32;
             while let Some((i, parsed)) = parsed_rx.recv().await {
                 done += parsed.len() as u32;
                 let cursor = (i == last).then_some(final_state);
-                write_batch(
-                    &caixa,
-                    inbox_id,
-                    &settings,
-                    &folder,
-                    sent_folder,
-                    parsed,
-                    cursor,
-                )
-                .await?;
+                write_batch(&caixa, inbox_id, &settings, &folder, parsed, cursor).await?;
                 if show_progress {
                     let state = if i == last {
                         InboxState::Connected
@@ -332,29 +335,7 @@ async fn sync_folder(
     }
     let mut fetch_error = None;
     for (i, chunk) in chunks.into_iter().enumerate() {
-        let set = chunk
-            .iter()
-            .map(u32::to_string)
-            .collect::<Vec<_>>()
-            .join(",");
-        let fetched: Result<Vec<Fetched>, MailError> = timed(async {
-            let stream = s
-                .uid_fetch(&set, "(UID FLAGS INTERNALDATE BODY.PEEK[])")
-                .await?;
-            let all: Vec<_> = stream.try_collect().await?;
-            Ok(all
-                .into_iter()
-                .filter_map(|f| {
-                    Some(Fetched {
-                        uid: f.uid?,
-                        internal: f.internal_date().map(|d| d.timestamp_millis()),
-                        seen: f.flags().any(|fl| matches!(fl, Flag::Seen)),
-                        raw: f.body().unwrap_or_default().to_vec(),
-                    })
-                })
-                .collect())
-        })
-        .await;
+        let fetched = fetch_chunk(s, &chunk, &large).await;
         match fetched {
             Ok(mut batch) => {
                 // Servers answer in UID order; store the newest of the batch first too.
@@ -381,6 +362,55 @@ async fn sync_folder(
         (Some(e), _, _) | (None, Err(e), _) | (None, Ok(()), Err(e)) => Err(e),
         (None, Ok(()), Ok(())) => Ok(()),
     }
+}
+
+/// Fetches a batch: whole mails, except very large ones which come without their big files.
+async fn fetch_chunk(
+    s: &mut Session,
+    chunk: &[u32],
+    large: &std::collections::HashSet<u32>,
+) -> Result<Vec<Fetched>, MailError> {
+    let mut whole: Vec<u32> = Vec::with_capacity(chunk.len());
+    let mut out = Vec::with_capacity(chunk.len());
+    for &uid in chunk {
+        if !large.contains(&uid) {
+            whole.push(uid);
+            continue;
+        }
+        match large::fetch(s, uid).await? {
+            Some(a) => out.push(Fetched {
+                uid,
+                raw: a.raw,
+                internal: a.internal,
+                seen: a.seen,
+            }),
+            None => whole.push(uid),
+        }
+    }
+    if whole.is_empty() {
+        return Ok(out);
+    }
+    let set = whole
+        .iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    let all: Vec<_> = timed(async {
+        let stream = s
+            .uid_fetch(&set, "(UID FLAGS INTERNALDATE BODY.PEEK[])")
+            .await?;
+        stream.try_collect().await
+    })
+    .await?;
+    out.extend(all.into_iter().filter_map(|f| {
+        Some(Fetched {
+            uid: f.uid?,
+            internal: f.internal_date().map(|d| d.timestamp_millis()),
+            seen: f.flags().any(|fl| matches!(fl, Flag::Seen)),
+            raw: f.body().unwrap_or_default().to_vec(),
+        })
+    }));
+    Ok(out)
 }
 
 /// One fetched mail.
@@ -470,27 +500,36 @@ async fn parse_batch(
     .map_err(|e| MailError::Protocol(format!("parser task failed: {e}")))?
 }
 
+/// The folder a batch comes from.
+#[derive(Clone)]
+struct SyncedFolder {
+    name: String,
+    /// The Sent folder: its mail is ours.
+    sent: bool,
+    uid_validity: u32,
+}
+
 /// Stores a parsed batch and, if given, the folder cursor in one transaction.
 async fn write_batch(
     caixa: &Caixa,
     inbox_id: InboxId,
     settings: &EmailSettings,
-    folder: &str,
-    sent_folder: bool,
+    folder: &SyncedFolder,
     parsed: Vec<Parsed>,
     cursor: Option<email::FolderState>,
 ) -> Result<(), MailError> {
     let own = settings.address.to_ascii_lowercase();
-    let folder = folder.to_string();
+    let folder = folder.clone();
     let stored = caixa
         .store()
         .write(move |tx| {
             let mut stored = Vec::new();
             for (f, mail, saved, received) in &parsed {
                 let origin = Origin {
-                    folder: &folder,
+                    folder: &folder.name,
+                    uid_validity: folder.uid_validity,
                     uid: f.uid,
-                    sent_folder,
+                    sent_folder: folder.sent,
                     seen: f.seen,
                 };
                 if let Some(s) = thread::store(tx, inbox_id, &own, origin, mail, saved, *received)?
@@ -499,7 +538,7 @@ async fn write_batch(
                 }
             }
             if let Some(c) = cursor {
-                email::set_folder_state(tx, inbox_id, &folder, &c)?;
+                email::set_folder_state(tx, inbox_id, &folder.name, &c)?;
             }
             Ok(stored)
         })
@@ -535,6 +574,10 @@ fn parse_all(data_dir: &std::path::Path, fetched: Vec<Fetched>) -> Result<Vec<Pa
         };
         let mut saved = Vec::with_capacity(mail.attachments.len());
         for a in &mut mail.attachments {
+            if a.remote.is_some() {
+                saved.push(String::new());
+                continue;
+            }
             let sha = attachments::save_file(data_dir, &a.data).map_err(|e| {
                 MailError::Protocol(format!("cannot save an attachment to disk: {e}"))
             })?;
