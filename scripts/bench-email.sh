@@ -96,7 +96,10 @@ for round in $(seq "$ROUNDS"); do
     --address "$SUPPORT_USER" --imap-host localhost --imap-port "$IMAPS_PORT" --imap-security tls \
     --smtp-host localhost --smtp-port "$SMTP_PORT" --smtp-security starttls --password-stdin --json 2>/dev/null |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
-  SYNC_JSON=$("$CAIXA_CLI" --data-dir "$DATA" inbox sync "$ID" --json 2>/dev/null)
+  # The log's "folder synced" line says how busy each pipeline stage (fetch/parse/write) was.
+  SYNC_JSON=$(CAIXA_LOG=caixa_core=info "$CAIXA_CLI" --data-dir "$DATA" inbox sync "$ID" --json \
+    2>"$ART/bench-email-sync-$round.log")
+  grep -h "folder synced" "$ART/bench-email-sync-$round.log" | grep INBOX >&2 || true
   CAIXA_TIMES+=("$(python3 -c "import json,sys; print(round(json.loads(sys.argv[1])['seconds'], 3))" "$SYNC_JSON")")
   CAIXA_N=$(python3 -c "import json,sys; print(json.loads(sys.argv[1])['stored'])" "$SYNC_JSON")
   log "round $round: mbsync $MBSYNC_N messages in ${MBSYNC_TIMES[-1]} s; Caixa $CAIXA_N messages in ${CAIXA_TIMES[-1]} s"

@@ -43,10 +43,8 @@ pub struct NewAttachment<'a> {
 }
 
 pub fn insert(conn: &Connection, message_id: MessageId, a: &NewAttachment<'_>) -> Result<i64> {
-    conn.execute(
-        "INSERT INTO attachments (message_id, file_name, mime_type, size, sha256, content_id, remote)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![
+    conn.prepare_cached("INSERT INTO attachments (message_id, file_name, mime_type, size, sha256, content_id, remote)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?.execute(params![
             message_id,
             a.file_name,
             a.mime_type,
@@ -61,13 +59,10 @@ pub fn insert(conn: &Connection, message_id: MessageId, a: &NewAttachment<'_>) -
 
 /// `(file name, mime type, sha256)` of one attachment.
 pub fn get(conn: &Connection, id: i64) -> Result<(String, String, String)> {
-    conn.query_row(
-        "SELECT file_name, mime_type, sha256 FROM attachments WHERE id = ?1",
-        [id],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-    )
-    .optional()?
-    .ok_or(Error::NotFound("attachment"))
+    conn.prepare_cached("SELECT file_name, mime_type, sha256 FROM attachments WHERE id = ?1")?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?
+        .ok_or(Error::NotFound("attachment"))
 }
 
 /// The files of a message: `(file name, mime type, sha256)`, in the order they were added.
@@ -83,33 +78,31 @@ pub fn files_of(conn: &Connection, message_id: MessageId) -> Result<Vec<(String,
 /// An attachment left on the server: its inbox and where it lives (JSON), if it is one.
 pub fn remote_of(conn: &Connection, id: i64) -> Result<Option<(i64, String)>> {
     Ok(conn
-        .query_row(
+        .prepare_cached(
             "SELECT m.inbox_id, a.remote FROM attachments a JOIN messages m ON m.id = a.message_id
              WHERE a.id = ?1 AND a.remote IS NOT NULL",
-            [id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
+        )?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?)
 }
 
 /// `(message id, conversation id)` of an attachment.
 pub fn message_of(conn: &Connection, id: i64) -> Result<(MessageId, i64)> {
-    conn.query_row(
+    conn.prepare_cached(
         "SELECT m.id, m.conversation_id FROM attachments a JOIN messages m ON m.id = a.message_id
          WHERE a.id = ?1",
-        [id],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )
+    )?
+    .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
     .optional()?
     .ok_or(Error::NotFound("attachment"))
 }
 
 /// Records that a file left on the server is now on disk.
 pub fn mark_downloaded(conn: &Connection, id: i64, sha256: &str, size: i64) -> Result<()> {
-    conn.execute(
+    conn.prepare_cached(
         "UPDATE attachments SET sha256 = ?2, size = ?3, remote = NULL WHERE id = ?1",
-        params![id, sha256, size],
-    )?;
+    )?
+    .execute(params![id, sha256, size])?;
     Ok(())
 }
 

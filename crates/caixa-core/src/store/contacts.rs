@@ -23,48 +23,44 @@ pub fn upsert_identity(
     now: i64,
 ) -> Result<ContactId> {
     let existing: Option<ContactId> = conn
-        .query_row(
+        .prepare_cached(
             "SELECT contact_id FROM contact_identities WHERE inbox_id = ?1 AND source_id = ?2",
-            params![inbox_id, source_id],
-            |r| r.get(0),
-        )
+        )?
+        .query_row(params![inbox_id, source_id], |r| r.get(0))
         .optional()?;
     if let Some(id) = existing {
-        conn.execute(
+        conn.prepare_cached(
             "UPDATE contacts SET
                 name = CASE WHEN ?2 <> '' AND name <> ?2 THEN ?2 ELSE name END,
                 email = coalesce(?3, email), phone = coalesce(?4, phone)
              WHERE id = ?1 AND (name <> ?2 AND ?2 <> '' OR ?3 IS NOT NULL AND email IS NOT ?3
                                 OR ?4 IS NOT NULL AND phone IS NOT ?4)",
-            params![id, info.name, info.email, info.phone],
-        )?;
+        )?
+        .execute(params![id, info.name, info.email, info.phone])?;
         return Ok(id);
     }
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO contacts (name, email, phone, created_at) VALUES (?1, ?2, ?3, ?4)",
-        params![info.name, info.email, info.phone, now],
-    )?;
+    )?
+    .execute(params![info.name, info.email, info.phone, now])?;
     let contact = conn.last_insert_rowid();
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO contact_identities (contact_id, inbox_id, source_id) VALUES (?1, ?2, ?3)",
-        params![contact, inbox_id, source_id],
-    )?;
+    )?
+    .execute(params![contact, inbox_id, source_id])?;
     Ok(contact)
 }
 
 pub fn get(conn: &Connection, id: ContactId) -> Result<Contact> {
-    conn.query_row(
-        "SELECT id, name, email, phone FROM contacts WHERE id = ?1",
-        [id],
-        |r| {
+    conn.prepare_cached("SELECT id, name, email, phone FROM contacts WHERE id = ?1")?
+        .query_row([id], |r| {
             Ok(Contact {
                 id: r.get(0)?,
                 name: r.get(1)?,
                 email: r.get(2)?,
                 phone: r.get(3)?,
             })
-        },
-    )
-    .optional()?
-    .ok_or(Error::NotFound("contact"))
+        })
+        .optional()?
+        .ok_or(Error::NotFound("contact"))
 }

@@ -152,32 +152,26 @@ pub fn upsert(
     now: i64,
 ) -> Result<(ConversationId, bool)> {
     if let Some(id) = conn
-        .query_row(
-            "SELECT id FROM conversations WHERE inbox_id = ?1 AND source_id = ?2",
-            params![inbox_id, source_id],
-            |r| r.get(0),
-        )
+        .prepare_cached("SELECT id FROM conversations WHERE inbox_id = ?1 AND source_id = ?2")?
+        .query_row(params![inbox_id, source_id], |r| r.get(0))
         .optional()?
     {
         return Ok((id, false));
     }
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO conversations (inbox_id, contact_id, source_id, last_activity_at, created_at)
          VALUES (?1, ?2, ?3, ?4, ?4)",
-        params![inbox_id, contact_id, source_id, now],
-    )?;
+    )?
+    .execute(params![inbox_id, contact_id, source_id, now])?;
     Ok((conn.last_insert_rowid(), true))
 }
 
 /// The conversation's channel thread key and inbox, for channels that reply by thread.
 pub fn source(conn: &Connection, id: ConversationId) -> Result<(InboxId, String)> {
-    conn.query_row(
-        "SELECT inbox_id, source_id FROM conversations WHERE id = ?1",
-        [id],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )
-    .optional()?
-    .ok_or(Error::NotFound("conversation"))
+    conn.prepare_cached("SELECT inbox_id, source_id FROM conversations WHERE id = ?1")?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?
+        .ok_or(Error::NotFound("conversation"))
 }
 
 /// Moves the conversation to the top of the list with a new preview. Incoming messages also
@@ -194,19 +188,15 @@ pub fn touch(
 ) -> Result<()> {
     let preview: String = preview.chars().take(160).collect();
     let incoming = kind == MessageKind::Incoming;
-    conn.execute(
-        "UPDATE conversations SET
+    conn.prepare_cached("UPDATE conversations SET
             last_activity_at = max(last_activity_at, ?2),
             preview = ?3, preview_kind = ?4,
             unread_count = unread_count + ?5,
             status = CASE WHEN ?6 = 1 AND status IN ('resolved', 'snoozed') THEN 'open' ELSE status END
-         WHERE id = ?1",
-        params![id, at, preview, kind.as_str(), incoming as i64, (incoming && reopen) as i64],
+         WHERE id = ?1")?.execute(params![id, at, preview, kind.as_str(), incoming as i64, (incoming && reopen) as i64],
     )?;
-    conn.execute(
-        "UPDATE conversation_labels SET last_activity_at = (SELECT last_activity_at FROM conversations WHERE id = ?1)
-         WHERE conversation_id = ?1",
-        [id],
+    conn.prepare_cached("UPDATE conversation_labels SET last_activity_at = (SELECT last_activity_at FROM conversations WHERE id = ?1)
+         WHERE conversation_id = ?1")?.execute([id],
     )?;
     Ok(())
 }
@@ -218,36 +208,33 @@ pub fn set_status(
     status: ConversationStatus,
 ) -> Result<Option<ConversationStatus>> {
     let old: String = conn
-        .query_row(
-            "SELECT status FROM conversations WHERE id = ?1",
-            [id],
-            |r| r.get(0),
-        )
+        .prepare_cached("SELECT status FROM conversations WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))
         .optional()?
         .ok_or(Error::NotFound("conversation"))?;
     if old == status.as_str() {
         return Ok(None);
     }
-    conn.execute(
-        "UPDATE conversations SET status = ?2 WHERE id = ?1",
-        params![id, status.as_str()],
-    )?;
+    conn.prepare_cached("UPDATE conversations SET status = ?2 WHERE id = ?1")?
+        .execute(params![id, status.as_str()])?;
     Ok(ConversationStatus::parse(&old))
 }
 
 /// Returns whether anything changed.
 pub fn mark_read(conn: &Connection, id: ConversationId) -> Result<bool> {
-    Ok(conn.execute(
-        "UPDATE conversations SET unread_count = 0 WHERE id = ?1 AND unread_count > 0",
-        [id],
-    )? > 0)
+    Ok(conn
+        .prepare_cached(
+            "UPDATE conversations SET unread_count = 0 WHERE id = ?1 AND unread_count > 0",
+        )?
+        .execute([id])?
+        > 0)
 }
 
 /// One incoming message was already read elsewhere (e.g. `\Seen` in another mail client).
 pub fn read_one(conn: &Connection, id: ConversationId) -> Result<()> {
-    conn.execute(
+    conn.prepare_cached(
         "UPDATE conversations SET unread_count = max(unread_count - 1, 0) WHERE id = ?1",
-        [id],
-    )?;
+    )?
+    .execute([id])?;
     Ok(())
 }

@@ -18,18 +18,17 @@ pub fn folder_state(
     folder: &str,
 ) -> Result<Option<FolderState>> {
     Ok(conn
-        .query_row(
+        .prepare_cached(
             "SELECT uid_validity, uid_next, highest_modseq FROM email_folders
              WHERE inbox_id = ?1 AND name = ?2",
-            params![inbox_id, folder],
-            |r| {
-                Ok(FolderState {
-                    uid_validity: r.get::<_, i64>(0)? as u32,
-                    uid_next: r.get::<_, i64>(1)? as u32,
-                    highest_modseq: r.get::<_, Option<i64>>(2)?.map(|v| v as u64),
-                })
-            },
-        )
+        )?
+        .query_row(params![inbox_id, folder], |r| {
+            Ok(FolderState {
+                uid_validity: r.get::<_, i64>(0)? as u32,
+                uid_next: r.get::<_, i64>(1)? as u32,
+                highest_modseq: r.get::<_, Option<i64>>(2)?.map(|v| v as u64),
+            })
+        })
         .optional()?)
 }
 
@@ -39,19 +38,19 @@ pub fn set_folder_state(
     folder: &str,
     s: &FolderState,
 ) -> Result<()> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO email_folders (inbox_id, name, uid_validity, uid_next, highest_modseq)
          VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT (inbox_id, name) DO UPDATE SET uid_validity = ?3, uid_next = ?4,
             highest_modseq = ?5",
-        params![
-            inbox_id,
-            folder,
-            s.uid_validity as i64,
-            s.uid_next as i64,
-            s.highest_modseq.map(|v| v as i64)
-        ],
-    )?;
+    )?
+    .execute(params![
+        inbox_id,
+        folder,
+        s.uid_validity as i64,
+        s.uid_next as i64,
+        s.highest_modseq.map(|v| v as i64)
+    ])?;
     Ok(())
 }
 
@@ -98,11 +97,10 @@ pub fn message_by_rfc_id(
     rfc_id: &str,
 ) -> Result<Option<MessageId>> {
     Ok(conn
-        .query_row(
+        .prepare_cached(
             "SELECT message_id FROM email_messages WHERE inbox_id = ?1 AND rfc_message_id = ?2",
-            params![inbox_id, rfc_id],
-            |r| r.get(0),
-        )
+        )?
+        .query_row(params![inbox_id, rfc_id], |r| r.get(0))
         .optional()?)
 }
 
@@ -127,29 +125,29 @@ pub fn insert_meta(
     inbox_id: InboxId,
     m: &Meta<'_>,
 ) -> Result<()> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO email_messages (message_id, inbox_id, rfc_message_id, subject, from_addr,
             to_addrs, cc_addrs, in_reply_to, refs, html, folder, uid, auto_reply, seen)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
          ON CONFLICT (message_id) DO UPDATE SET folder = coalesce(folder, ?11),
             uid = coalesce(uid, ?12)",
-        params![
-            message_id,
-            inbox_id,
-            m.rfc_message_id,
-            m.subject,
-            m.from_addr,
-            serde_json::to_string(m.to).unwrap_or_else(|_| "[]".into()),
-            serde_json::to_string(m.cc).unwrap_or_else(|_| "[]".into()),
-            m.in_reply_to,
-            (!m.references.is_empty()).then(|| m.references.join(" ")),
-            m.html,
-            m.folder,
-            m.uid.map(|u| u as i64),
-            m.auto_reply as i64,
-            m.seen as i64
-        ],
-    )?;
+    )?
+    .execute(params![
+        message_id,
+        inbox_id,
+        m.rfc_message_id,
+        m.subject,
+        m.from_addr,
+        serde_json::to_string(m.to).unwrap_or_else(|_| "[]".into()),
+        serde_json::to_string(m.cc).unwrap_or_else(|_| "[]".into()),
+        m.in_reply_to,
+        (!m.references.is_empty()).then(|| m.references.join(" ")),
+        m.html,
+        m.folder,
+        m.uid.map(|u| u as i64),
+        m.auto_reply as i64,
+        m.seen as i64
+    ])?;
     let mut refs = conn.prepare_cached(
         "INSERT OR IGNORE INTO email_refs (inbox_id, ref_id, message_id) VALUES (?1, ?2, ?3)",
     )?;
@@ -181,28 +179,27 @@ pub fn reply_context(
     conversation_id: ConversationId,
 ) -> Result<Option<ReplyContext>> {
     Ok(conn
-        .query_row(
+        .prepare_cached(
             "SELECT e.rfc_message_id, e.refs, e.subject, e.from_addr, e.cc_addrs, e.to_addrs
              FROM email_messages e JOIN messages m ON m.id = e.message_id
              WHERE m.conversation_id = ?1 AND m.kind = 'incoming' AND e.from_addr IS NOT NULL
              ORDER BY m.created_at DESC, m.id DESC LIMIT 1",
-            [conversation_id],
-            |r| {
-                let refs: Option<String> = r.get(1)?;
-                let cc: String = r.get(4)?;
-                let to: String = r.get(5)?;
-                Ok(ReplyContext {
-                    rfc_message_id: r.get(0)?,
-                    references: refs
-                        .map(|s| s.split_whitespace().map(str::to_string).collect())
-                        .unwrap_or_default(),
-                    subject: r.get(2)?,
-                    reply_to: r.get(3)?,
-                    cc: serde_json::from_str(&cc).unwrap_or_default(),
-                    to: serde_json::from_str(&to).unwrap_or_default(),
-                })
-            },
-        )
+        )?
+        .query_row([conversation_id], |r| {
+            let refs: Option<String> = r.get(1)?;
+            let cc: String = r.get(4)?;
+            let to: String = r.get(5)?;
+            Ok(ReplyContext {
+                rfc_message_id: r.get(0)?,
+                references: refs
+                    .map(|s| s.split_whitespace().map(str::to_string).collect())
+                    .unwrap_or_default(),
+                subject: r.get(2)?,
+                reply_to: r.get(3)?,
+                cc: serde_json::from_str(&cc).unwrap_or_default(),
+                to: serde_json::from_str(&to).unwrap_or_default(),
+            })
+        })
         .optional()?)
 }
 
@@ -227,10 +224,7 @@ pub fn html_of(
     conn: &Connection,
     message_id: MessageId,
 ) -> Result<Option<(String, Option<String>, InboxId)>> {
-    Ok(conn
-        .query_row(
-            "SELECT html, from_addr, inbox_id FROM email_messages WHERE message_id = ?1 AND html IS NOT NULL",
-            [message_id],
+    Ok(conn.prepare_cached("SELECT html, from_addr, inbox_id FROM email_messages WHERE message_id = ?1 AND html IS NOT NULL")?.query_row([message_id],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .optional()?)
@@ -238,20 +232,17 @@ pub fn html_of(
 
 pub fn is_trusted_sender(conn: &Connection, inbox_id: InboxId, address: &str) -> Result<bool> {
     Ok(conn
-        .query_row(
-            "SELECT 1 FROM email_trusted_senders WHERE inbox_id = ?1 AND address = ?2",
-            params![inbox_id, address],
-            |_| Ok(()),
-        )
+        .prepare_cached("SELECT 1 FROM email_trusted_senders WHERE inbox_id = ?1 AND address = ?2")?
+        .query_row(params![inbox_id, address], |_| Ok(()))
         .optional()?
         .is_some())
 }
 
 pub fn trust_sender(conn: &Connection, inbox_id: InboxId, address: &str) -> Result<()> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT OR IGNORE INTO email_trusted_senders (inbox_id, address) VALUES (?1, ?2)",
-        params![inbox_id, address],
-    )?;
+    )?
+    .execute(params![inbox_id, address])?;
     Ok(())
 }
 
@@ -278,16 +269,13 @@ pub fn apply_seen(
     }
     let mut read = Vec::new();
     for message_id in touched {
-        let conversation: Option<ConversationId> = conn
-            .query_row(
-                "UPDATE conversations SET unread_count = 0
+        let conversation: Option<ConversationId> = conn.prepare_cached("UPDATE conversations SET unread_count = 0
                  WHERE id = (SELECT conversation_id FROM messages WHERE id = ?1)
                    AND unread_count > 0
                    AND NOT EXISTS (SELECT 1 FROM messages m JOIN email_messages e ON e.message_id = m.id
                                    WHERE m.conversation_id = conversations.id
                                      AND m.kind = 'incoming' AND e.seen = 0)
-                 RETURNING id",
-                [message_id],
+                 RETURNING id")?.query_row([message_id],
                 |r| r.get(0),
             )
             .optional()?;

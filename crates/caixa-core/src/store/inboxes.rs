@@ -60,11 +60,10 @@ pub fn by_token(conn: &Connection, token: &str) -> Result<Option<Inbox>> {
 }
 
 pub fn secret_ref(conn: &Connection, id: InboxId) -> Result<Option<String>> {
-    conn.query_row("SELECT secret_ref FROM inboxes WHERE id = ?1", [id], |r| {
-        r.get(0)
-    })
-    .optional()?
-    .ok_or(Error::NotFound("inbox"))
+    conn.prepare_cached("SELECT secret_ref FROM inboxes WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()?
+        .ok_or(Error::NotFound("inbox"))
 }
 
 pub fn insert(
@@ -76,20 +75,26 @@ pub fn insert(
     now: i64,
 ) -> Result<InboxId> {
     let json = serde_json::to_string(settings).map_err(|e| Error::Internal(e.to_string()))?;
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO inboxes (kind, name, token, settings, secret_ref, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![settings.kind().as_str(), name, token, json, secret_ref, now],
-    )?;
+    )?
+    .execute(params![
+        settings.kind().as_str(),
+        name,
+        token,
+        json,
+        secret_ref,
+        now
+    ])?;
     Ok(conn.last_insert_rowid())
 }
 
 pub fn update(conn: &Connection, id: InboxId, name: &str, settings: &InboxSettings) -> Result<()> {
     let json = serde_json::to_string(settings).map_err(|e| Error::Internal(e.to_string()))?;
-    let n = conn.execute(
-        "UPDATE inboxes SET name = ?2, settings = ?3 WHERE id = ?1",
-        params![id, name, json],
-    )?;
+    let n = conn
+        .prepare_cached("UPDATE inboxes SET name = ?2, settings = ?3 WHERE id = ?1")?
+        .execute(params![id, name, json])?;
     if n == 0 {
         return Err(Error::NotFound("inbox"));
     }
@@ -100,11 +105,10 @@ pub fn update(conn: &Connection, id: InboxId, name: &str, settings: &InboxSettin
 /// conversation go too. Returns the secret reference so the caller can drop it from the keychain.
 pub fn delete(conn: &Connection, id: InboxId) -> Result<Option<String>> {
     let secret = secret_ref(conn, id)?;
-    conn.execute("DELETE FROM inboxes WHERE id = ?1", [id])?;
-    conn.execute(
-        "DELETE FROM contacts WHERE NOT EXISTS (SELECT 1 FROM conversations c WHERE c.contact_id = contacts.id)
-           AND NOT EXISTS (SELECT 1 FROM contact_identities i WHERE i.contact_id = contacts.id)",
-        [],
+    conn.prepare_cached("DELETE FROM inboxes WHERE id = ?1")?
+        .execute([id])?;
+    conn.prepare_cached("DELETE FROM contacts WHERE NOT EXISTS (SELECT 1 FROM conversations c WHERE c.contact_id = contacts.id)
+           AND NOT EXISTS (SELECT 1 FROM contact_identities i WHERE i.contact_id = contacts.id)")?.execute([],
     )?;
     Ok(secret)
 }

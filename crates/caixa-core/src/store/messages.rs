@@ -109,12 +109,10 @@ pub struct NewMessage<'a> {
 /// Inserts a message; when `(inbox_id, source_id)` already exists nothing is written and
 /// `Ok(None)` is returned, which makes every sync safe to repeat.
 pub fn insert(conn: &Connection, m: &NewMessage<'_>) -> Result<Option<MessageId>> {
-    let n = conn.execute(
-        "INSERT INTO messages (conversation_id, inbox_id, source_id, kind, content, sender_name,
+    let n = conn.prepare_cached("INSERT INTO messages (conversation_id, inbox_id, source_id, kind, content, sender_name,
             delivery, next_attempt_at, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, CASE WHEN ?7 = 'queued' THEN ?8 END, ?8)
-         ON CONFLICT (inbox_id, source_id) DO NOTHING",
-        params![
+         ON CONFLICT (inbox_id, source_id) DO NOTHING")?.execute(params![
             m.conversation_id,
             m.inbox_id,
             m.source_id,
@@ -179,11 +177,9 @@ pub fn claim_due(
 
 /// When the next queued message is due, to sleep exactly until then.
 pub fn next_due_at(conn: &Connection) -> Result<Option<i64>> {
-    Ok(conn.query_row(
-        "SELECT min(next_attempt_at) FROM messages WHERE delivery = 'queued'",
-        [],
-        |r| r.get(0),
-    )?)
+    Ok(conn
+        .prepare_cached("SELECT min(next_attempt_at) FROM messages WHERE delivery = 'queued'")?
+        .query_row([], |r| r.get(0))?)
 }
 
 pub fn mark_sent(
@@ -192,11 +188,11 @@ pub fn mark_sent(
     delivery: Delivery,
     source_id: Option<&str>,
 ) -> Result<()> {
-    conn.execute(
+    conn.prepare_cached(
         "UPDATE messages SET delivery = ?2, source_id = coalesce(?3, source_id), error = NULL,
             attempts = attempts + 1, next_attempt_at = NULL WHERE id = ?1",
-        params![id, delivery.as_str(), source_id],
-    )?;
+    )?
+    .execute(params![id, delivery.as_str(), source_id])?;
     Ok(())
 }
 
@@ -207,23 +203,20 @@ pub fn mark_attempt_failed(
     reason: &str,
     retry_at: Option<i64>,
 ) -> Result<()> {
-    conn.execute(
+    conn.prepare_cached(
         "UPDATE messages SET attempts = attempts + 1, error = ?2,
             delivery = CASE WHEN ?3 IS NULL THEN 'failed' ELSE 'queued' END,
             next_attempt_at = ?3 WHERE id = ?1",
-        params![id, reason, retry_at],
-    )?;
+    )?
+    .execute(params![id, reason, retry_at])?;
     Ok(())
 }
 
 /// Puts a failed outgoing message back in the queue. Returns its conversation.
 pub fn requeue(conn: &Connection, id: MessageId, now: i64) -> Result<ConversationId> {
     let (conv, delivery): (ConversationId, Option<String>) = conn
-        .query_row(
-            "SELECT conversation_id, delivery FROM messages WHERE id = ?1",
-            [id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
+        .prepare_cached("SELECT conversation_id, delivery FROM messages WHERE id = ?1")?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?
         .ok_or(Error::NotFound("message"))?;
     if delivery.as_deref() != Some("failed") {
@@ -231,18 +224,19 @@ pub fn requeue(conn: &Connection, id: MessageId, now: i64) -> Result<Conversatio
             "only a failed message can be retried".into(),
         ));
     }
-    conn.execute(
+    conn.prepare_cached(
         "UPDATE messages SET delivery = 'queued', attempts = 0, next_attempt_at = ?2 WHERE id = ?1",
-        params![id, now],
-    )?;
+    )?
+    .execute(params![id, now])?;
     Ok(conv)
 }
 
 /// Makes an inbox's queued replies due now (its server is reachable again).
 pub fn due_now_for_inbox(conn: &Connection, inbox_id: InboxId, now: i64) -> Result<usize> {
-    Ok(conn.execute(
-        "UPDATE messages SET next_attempt_at = ?2
+    Ok(conn
+        .prepare_cached(
+            "UPDATE messages SET next_attempt_at = ?2
          WHERE inbox_id = ?1 AND delivery = 'queued' AND next_attempt_at > ?2",
-        params![inbox_id, now],
-    )?)
+        )?
+        .execute(params![inbox_id, now])?)
 }

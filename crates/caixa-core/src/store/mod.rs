@@ -42,6 +42,9 @@ fn configure(conn: &Connection) -> Result<()> {
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "cache_size", -32_000)?;
     conn.pragma_update(None, "temp_store", "MEMORY")?;
+    // Every store function uses prepare_cached; the default 16 slots would evict hot
+    // statements during a sync and re-parse them for every mail.
+    conn.set_prepared_statement_cache_capacity(256);
     Ok(())
 }
 

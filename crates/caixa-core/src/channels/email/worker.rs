@@ -3,7 +3,7 @@
 //! and jitter. Settings problems (wrong password, untrusted certificate) wait long instead
 //! of hammering the server.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_imap::types::Flag;
 use futures_util::TryStreamExt;
@@ -296,13 +296,16 @@ async fn sync_folder(
     let parse_task = {
         let data_dir = caixa.config().data_dir.clone();
         tokio::spawn(async move {
+            let mut busy = Duration::ZERO;
             while let Some((i, fetched)) = rx.recv().await {
+                let t0 = Instant::now();
                 let parsed = parse_batch(data_dir.clone(), fetched).await?;
+                busy += t0.elapsed();
                 if parsed_tx.send((i, parsed)).await.is_err() {
                     break; // the writer failed; its error is reported
                 }
             }
-            Ok::<(), MailError>(())
+            Ok::<Duration, MailError>(busy)
         })
     };
     let store_task = {
@@ -314,10 +317,13 @@ async fn sync_folder(
         };
         tokio::spawn(async move {
             let mut done = 0u32;
+            let mut busy = Duration::ZERO;
             while let Some((i, parsed)) = parsed_rx.recv().await {
                 done += parsed.len() as u32;
                 let cursor = (i == last).then_some(final_state);
+                let t0 = Instant::now();
                 write_batch(&caixa, inbox_id, &settings, &folder, parsed, cursor).await?;
+                busy += t0.elapsed();
                 if show_progress {
                     let state = if i == last {
                         InboxState::Connected
@@ -327,15 +333,19 @@ async fn sync_folder(
                     caixa.set_inbox_state(inbox_id, state);
                 }
             }
-            Ok::<(), MailError>(())
+            Ok::<Duration, MailError>(busy)
         })
     };
     if show_progress {
         caixa.set_inbox_state(inbox_id, InboxState::Syncing { done: 0, total });
     }
     let mut fetch_error = None;
+    let started = Instant::now();
+    let mut fetch_busy = Duration::ZERO;
     for (i, chunk) in chunks.into_iter().enumerate() {
+        let t0 = Instant::now();
         let fetched = fetch_chunk(s, &chunk, &large).await;
+        fetch_busy += t0.elapsed();
         match fetched {
             Ok(mut batch) => {
                 // Servers answer in UID order; store the newest of the batch first too.
@@ -359,8 +369,21 @@ async fn sync_folder(
         .map_err(|e| MailError::Protocol(format!("store task failed: {e}")))?;
     // The first failure in pipeline order is the one to report.
     match (fetch_error, parsed, stored) {
-        (Some(e), _, _) | (None, Err(e), _) | (None, Ok(()), Err(e)) => Err(e),
-        (None, Ok(()), Ok(())) => Ok(()),
+        (Some(e), _, _) | (None, Err(e), _) | (None, Ok(_), Err(e)) => Err(e),
+        (None, Ok(parse_busy), Ok(write_busy)) => {
+            // Which stage limits a sync (the slowest one's busy time ≈ the wall time).
+            tracing::info!(
+                inbox = inbox_id,
+                folder,
+                mails = total,
+                wall_ms = started.elapsed().as_millis() as u64,
+                fetch_ms = fetch_busy.as_millis() as u64,
+                parse_ms = parse_busy.as_millis() as u64,
+                write_ms = write_busy.as_millis() as u64,
+                "folder synced"
+            );
+            Ok(())
+        }
     }
 }
 
