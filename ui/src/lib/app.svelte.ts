@@ -1,11 +1,14 @@
 import { getContext, setContext } from 'svelte';
-import type { AppInfo, Backend, ChannelKind, CoreEvent, InboxView } from './backend';
+import type { AppInfo, Backend, ChannelKind, CoreEvent, InboxView, StagedFile } from './backend';
 import { toBackendError } from './backend';
 import { OpenConversation } from './conversation.svelte';
 import { ConversationList } from './conversations.svelte';
 import { InboxStore } from './inboxes.svelte';
 
 export type View = 'inbox' | 'settings';
+
+/** What the agent has prepared in a conversation's reply box but not sent yet. */
+export type Draft = { text: string; note: boolean; files: StagedFile[] };
 
 export type SettingsRoute =
   | { page: 'list' }
@@ -21,10 +24,11 @@ export class AppState {
   selectedId = $state<number | null>(null);
   /** Bumped when keyboard navigation needs the list to scroll the selection into view. */
   revealToken = $state(0);
-  /** Unsent text per conversation: switching conversations never loses what was typed. */
+  /** Unsent text and staged files per conversation: switching conversations never loses what was
+   * typed or picked. */
   // Read once per ReplyBox mount, never rendered: a plain Map is enough.
   // eslint-disable-next-line svelte/prefer-svelte-reactivity
-  readonly drafts = new Map<number, { text: string; note: boolean }>();
+  readonly drafts = new Map<number, Draft>();
 
   readonly inboxes: InboxStore;
   readonly list: ConversationList;

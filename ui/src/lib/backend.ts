@@ -1,6 +1,8 @@
 // The only door to the core. Components and stores talk to a `Backend`; the generated
 // bindings (and therefore `@tauri-apps/*`) are imported here and nowhere else, so the
 // bindings can be regenerated, and the UI run in a plain browser against a mock.
+import { getCurrentWebview } from '@tauri-apps/api/webview';
+import { open as openDialog } from '@tauri-apps/plugin-dialog';
 import { openUrl } from '@tauri-apps/plugin-opener';
 import { commands, events } from './bindings';
 import type {
@@ -22,6 +24,7 @@ import type {
   MessageHtml,
   Result,
   SearchHit,
+  StagedFile,
   StatusCounts,
 } from './bindings';
 
@@ -54,6 +57,7 @@ export type {
   MessageKind,
   Priority,
   SearchHit,
+  StagedFile,
   StatusCounts,
   WebsiteSettings,
 } from './bindings';
@@ -82,7 +86,17 @@ export interface Backend {
   getConversation(id: number): Promise<ConversationRow>;
   conversationCounts(inboxId: number | null): Promise<StatusCounts>;
   listMessages(conversationId: number): Promise<Message[]>;
-  sendMessage(conversationId: number, content: string, priv: boolean): Promise<Message>;
+  /** Sends a reply or private note with the files staged for it; `content` may be empty when
+   * `files` is not. Files only go with e-mail replies and private notes (else a validation error
+   * on field "attachments"). */
+  sendMessage(conversationId: number, content: string, priv: boolean, files: StagedFile[]): Promise<Message>;
+  /** Copies a local file (absolute path) into the attachment store, ready for `sendMessage`. */
+  stageFile(path: string): Promise<StagedFile>;
+  /** The system's open-file dialog; resolves to the picked absolute paths (none if cancelled). */
+  pickFiles(): Promise<string[]>;
+  /** Files dragged onto the window: `cb` gets the dropped paths, `onHover` whether a drag of
+   * files is over the window. Resolves to an unsubscribe function. */
+  onFilesDropped(cb: (paths: string[]) => void, onHover?: (hovering: boolean) => void): Promise<() => void>;
   setStatus(conversationId: number, status: ConversationStatus): Promise<ConversationRow>;
   markRead(conversationId: number): Promise<void>;
   retryMessage(messageId: number): Promise<void>;
@@ -144,7 +158,38 @@ export function createTauriBackend(): Backend {
     getConversation: (id) => unwrap(commands.getConversation(id)),
     conversationCounts: (inboxId) => unwrap(commands.conversationCounts(inboxId)),
     listMessages: (conversationId) => unwrap(commands.listMessages(conversationId)),
-    sendMessage: (conversationId, content, priv) => unwrap(commands.sendMessage(conversationId, content, priv)),
+    sendMessage: (conversationId, content, priv, files) =>
+      unwrap(commands.sendMessage(conversationId, content, priv, files)),
+    stageFile: (path) => unwrap(commands.stageFile(path)),
+    pickFiles: async () => {
+      let picked: string[] | string | null;
+      try {
+        picked = await openDialog({ multiple: true, directory: false });
+      } catch (e) {
+        throw toBackendError(e);
+      }
+      if (!picked) return [];
+      return Array.isArray(picked) ? picked : [picked];
+    },
+    onFilesDropped: async (cb, onHover) => {
+      const unlisten = await getCurrentWebview().onDragDropEvent((event) => {
+        const p = event.payload;
+        switch (p.type) {
+          case 'enter':
+            // Only a drag that carries files is a drop target.
+            if (p.paths.length) onHover?.(true);
+            break;
+          case 'leave':
+            onHover?.(false);
+            break;
+          case 'drop':
+            onHover?.(false);
+            if (p.paths.length) cb(p.paths);
+            break;
+        }
+      });
+      return unlisten;
+    },
     setStatus: (conversationId, status) => unwrap(commands.setStatus(conversationId, status)),
     markRead: async (conversationId) => {
       await unwrap(commands.markRead(conversationId));

@@ -1,6 +1,6 @@
 // The conversation open in the right pane: its row (kept even when the list's filter hides it,
 // e.g. just resolved while on the Open tab) and its messages.
-import type { Backend, ConversationRow, ConversationStatus, Message } from './backend';
+import type { Backend, ConversationRow, ConversationStatus, Message, StagedFile } from './backend';
 import { toBackendError } from './backend';
 
 export class OpenConversation {
@@ -106,9 +106,9 @@ export class OpenConversation {
     }
   }
 
-  /** Sends a reply or note; throws (text stays in the box) on failure. */
-  async send(id: number, content: string, priv: boolean): Promise<void> {
-    const msg = await this.backend.sendMessage(id, content, priv);
+  /** Sends a reply or note with its staged files; throws (text and files stay in the box) on failure. */
+  async send(id: number, content: string, priv: boolean, files: StagedFile[] = []): Promise<void> {
+    const msg = await this.backend.sendMessage(id, content, priv, files);
     if (id === this.id && !this.messages.some((m) => m.id === msg.id)) this.messages = [...this.messages, msg];
   }
 

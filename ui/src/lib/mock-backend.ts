@@ -13,6 +13,7 @@ import type {
   MailServer,
   Message,
   MessageKind,
+  StagedFile,
   StatusCounts,
 } from './backend';
 
@@ -54,6 +55,33 @@ function rng(seed: number): () => number {
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** The core's cap on what one message carries. */
+const MAX_ATTACHMENTS_BYTES = 25 * 1024 * 1024;
+const MIME: Record<string, string> = {
+  pdf: 'application/pdf',
+  jpg: 'image/jpeg',
+  jpeg: 'image/jpeg',
+  png: 'image/png',
+  gif: 'image/gif',
+  txt: 'text/plain',
+  csv: 'text/csv',
+  zip: 'application/zip',
+  docx: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+  xlsx: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+};
+/** What the mock file dialog "picks". */
+const PICKED = ['/home/agent/Documents/invoice-4821.pdf', '/home/agent/Pictures/parcel photo.jpg'];
+
+const hash = (s: string) => [...s].reduce((a, ch) => (a * 33 + ch.charCodeAt(0)) >>> 0, 5381);
+
+/** A stable fake digest, so staging the same path twice gives the same file. */
+function fakeSha256(s: string): string {
+  const r = rng(hash(s));
+  let out = '';
+  while (out.length < 64) out += Math.floor(r() * 2 ** 32).toString(16).padStart(8, '0');
+  return out;
+}
 
 export function createMockBackend(): Backend {
   const mode = new URLSearchParams(location.search).get('mock');
@@ -206,8 +234,14 @@ export function createMockBackend(): Backend {
         created_at: i === n - 1 ? c.last_activity_at : t,
         attachments: attach
           ? [
-              { id: nextAttachmentId++, file_name: 'receipt.pdf', mime_type: 'application/pdf', size: 48213 },
-              ...(email ? [{ id: nextAttachmentId++, file_name: 'photo of the parcel.jpg', mime_type: 'image/jpeg', size: 1_834_221 }] : []),
+              { id: nextAttachmentId++, file_name: 'receipt.pdf', mime_type: 'application/pdf', size: 48213, on_server: false },
+              ...(email
+                ? [
+                    { id: nextAttachmentId++, file_name: 'photo of the parcel.jpg', mime_type: 'image/jpeg', size: 1_834_221, on_server: false },
+                    // Too large to fetch during sync: downloaded when first opened.
+                    { id: nextAttachmentId++, file_name: 'unboxing video.mp4', mime_type: 'video/mp4', size: 48_500_112, on_server: r() < 0.8 },
+                  ]
+                : []),
             ]
           : [],
         subject: mail ? (i === 0 ? subject : `Re: ${subject}`) : null,
@@ -325,7 +359,7 @@ export function createMockBackend(): Backend {
   function touch(c: ConversationRow, msg: Message) {
     c.last_activity_at = msg.created_at;
     if (msg.kind !== 'activity') {
-      c.preview = msg.content;
+      c.preview = msg.content || msg.attachments.map((a) => a.file_name).join(', ');
       c.preview_kind = msg.kind;
     }
     emit({ type: 'conversation_changed', conversation_id: c.id });
@@ -438,18 +472,52 @@ export function createMockBackend(): Backend {
       await sleep(30);
       return copy(thread(conversationId));
     },
-    async sendMessage(conversationId, content, priv) {
+    async sendMessage(conversationId, content, priv, files) {
       await sleep(80);
       const c = convs.get(conversationId);
       if (!c) throw new BackendError('not_found', 'Conversation not found');
-      if (!content.trim()) throw new BackendError('validation', 'Message is empty');
+      if (!content.trim() && !files.length) throw new BackendError('validation', 'Message is empty');
+      if (files.length && !priv && c.channel !== 'email') {
+        const message = `Replies in ${c.channel === 'website' ? 'website chat' : 'API'} conversations cannot carry files yet.`;
+        throw new BackendError('validation', message, [{ field: 'attachments', message }]);
+      }
+      if (files.reduce((n, f) => n + f.size, 0) > MAX_ATTACHMENTS_BYTES) {
+        const message = 'The files add up to more than 25 MB, the most one message can carry.';
+        throw new BackendError('validation', message, [{ field: 'attachments', message }]);
+      }
       if (content.toLowerCase().includes('offline')) throw new BackendError('unavailable', 'The store is busy; your text is still here, try again.');
       const subject = c.channel === 'email' && !priv ? (thread(conversationId).findLast((m) => m.subject !== null)?.subject ?? null) : null;
-      const msg: Message = { id: nextMsgId++, conversation_id: conversationId, kind: priv ? 'note' : 'outgoing', content, sender_name: 'You', delivery: priv ? null : 'queued', error: null, created_at: Date.now(), attachments: [], subject: subject && !subject.startsWith('Re: ') ? `Re: ${subject}` : subject, has_html: false };
+      const msg: Message = { id: nextMsgId++, conversation_id: conversationId, kind: priv ? 'note' : 'outgoing', content, sender_name: 'You', delivery: priv ? null : 'queued', error: null, created_at: Date.now(), attachments: files.map((f) => ({ id: nextAttachmentId++, file_name: f.file_name, mime_type: f.mime_type, size: f.size, on_server: false })), subject: subject && !subject.startsWith('Re: ') ? `Re: ${subject}` : subject, has_html: false };
       thread(conversationId).push(msg);
       touch(c, msg);
       if (!priv) deliver(msg);
       return copy(msg);
+    },
+    async stageFile(path) {
+      await sleep(120);
+      const name = path.split(/[\\/]/).filter(Boolean).pop() ?? '';
+      // Mock switches: a name containing "huge" is over the cap, one without a dot a folder.
+      if (!name || !name.includes('.')) {
+        const message = `${name || path} is not a file.`;
+        throw new BackendError('validation', message, [{ field: 'attachments', message }]);
+      }
+      const r = rng(hash(path) ^ 0x5f3759df);
+      const size = name.toLowerCase().includes('huge') ? 31_457_280 : 2_000 + Math.floor(r() * 3_000_000);
+      if (size > MAX_ATTACHMENTS_BYTES) {
+        const message = `${name} is larger than 25 MB, the most one message can carry.`;
+        throw new BackendError('validation', message, [{ field: 'attachments', message }]);
+      }
+      const ext = name.slice(name.lastIndexOf('.') + 1).toLowerCase();
+      const staged: StagedFile = { sha256: fakeSha256(path), file_name: name, mime_type: MIME[ext] ?? 'application/octet-stream', size };
+      return staged;
+    },
+    async pickFiles() {
+      await sleep(200);
+      return [...PICKED];
+    },
+    async onFilesDropped() {
+      // A plain browser hands pages no file paths, so nothing is ever dropped here.
+      return () => {};
     },
     async setStatus(conversationId, status) {
       const c = convs.get(conversationId);
@@ -510,6 +578,12 @@ export function createMockBackend(): Backend {
         for (const m of list) {
           const a = m.attachments.find((x) => x.id === attachmentId);
           if (!a) continue;
+          if (a.on_server) {
+            // Fetched from the mail server first, like the core does for very large files.
+            await sleep(2500);
+            a.on_server = false;
+            emit({ type: 'message_changed', conversation_id: m.conversation_id, message_id: m.id });
+          }
           if (a.file_name.endsWith('.jpg')) throw new BackendError('internal', 'cannot open the file: no application is set up for image/jpeg');
           console.info('[mock] open attachment', a.file_name);
           return;
