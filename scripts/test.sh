@@ -95,13 +95,13 @@ if ! skipped build; then
   # the test run; a separate `cargo build` would unify dependency features differently and
   # compile much of the tree twice.
   step build "build the E2E tests and the app binary they launch (custom-protocol)"
-  cargo test "${APP_FEATURES[@]}" --test e2e_walkthrough --test e2e_email --no-run
+  cargo test "${APP_FEATURES[@]}" --test e2e_walkthrough --test e2e_email --test e2e_telegram --no-run
   step_done
 fi
 
 if ! skipped e2e; then
-  step e2e "E2E in the real window: website walkthrough (Chromium visitor), e-mail (real mail servers)"
-  bash scripts/test-env.sh cargo test "${APP_FEATURES[@]}" --test e2e_walkthrough --test e2e_email -- \
+  step e2e "E2E in the real window: website walkthrough (Chromium visitor), e-mail (real mail servers), Telegram (fake Bot API)"
+  bash scripts/test-env.sh cargo test "${APP_FEATURES[@]}" --test e2e_walkthrough --test e2e_email --test e2e_telegram -- \
     --ignored --nocapture --test-threads=1 2>&1 | tee "$ARTIFACTS/e2e.log"
   step_done
 fi

@@ -158,6 +158,21 @@ pub async fn test_email_connection(
         .map_err(err)
 }
 
+/// Checks a Telegram bot token with Telegram (`getMe`); returns the bot's username.
+#[tauri::command]
+#[specta::specta]
+pub async fn test_telegram_connection(
+    caixa: State<'_, Caixa>,
+    settings: TelegramSettings,
+    token: Option<String>,
+    inbox_id: Option<InboxId>,
+) -> Res<String> {
+    caixa
+        .test_telegram_connection(settings, token, inbox_id)
+        .await
+        .map_err(err)
+}
+
 #[tauri::command]
 #[specta::specta]
 pub async fn message_html(

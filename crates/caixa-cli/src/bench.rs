@@ -208,6 +208,7 @@ fn run_blocking(store: &Store, n: u32) -> anyhow::Result<Report> {
                     source_id: None,
                     content: &content,
                     created_at: now_ms(),
+                    files: &[],
                 },
             )
         })?;
@@ -238,6 +239,7 @@ fn run_blocking(store: &Store, n: u32) -> anyhow::Result<Report> {
                         source_id: Some(&source),
                         content: &content,
                         created_at: now,
+                        files: &[],
                     },
                 )?;
             }

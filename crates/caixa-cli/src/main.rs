@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use caixa_core::model::{
     ApiSettings, ConversationFilter, ConversationStatus, EmailSettings, InboxInput, InboxSettings,
-    MailSecurity, MailServer, WebsiteSettings,
+    MailSecurity, MailServer, TelegramSettings, WebsiteSettings,
 };
 use caixa_core::secrets::Secrets;
 use caixa_core::{Caixa, Config, Error};
@@ -130,7 +130,8 @@ enum InboxCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Check an e-mail inbox's IMAP and SMTP servers with its stored password
+    /// Check an inbox's connection with its stored credential (e-mail: IMAP and SMTP;
+    /// Telegram: the bot token)
     Test {
         inbox_id: i64,
         #[arg(long)]
@@ -201,6 +202,19 @@ enum AddKind {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// A Telegram bot (long polling; no public address needed). The token from @BotFather is
+    /// read from stdin (--token-stdin) or $CAIXA_TELEGRAM_TOKEN, never from the command line,
+    /// checked with Telegram (getMe) and kept in the OS keychain.
+    Telegram {
+        #[command(flatten)]
+        common: AddCommon,
+        /// Read the bot token from the first line of standard input
+        #[arg(long)]
+        token_stdin: bool,
+        /// Advanced: another Bot API server (self-hosted, or a test double)
+        #[arg(long)]
+        api_base_url: Option<String>,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -220,19 +234,21 @@ impl SecurityArg {
     }
 }
 
-fn read_password(from_stdin: bool) -> anyhow::Result<String> {
+/// A credential from stdin (`flag` set) or the environment variable `var`; never from argv,
+/// where other users of the machine could read it.
+fn read_secret(from_stdin: bool, flag: &str, var: &str, what: &str) -> anyhow::Result<String> {
     if from_stdin {
         let mut line = String::new();
         std::io::stdin()
             .read_line(&mut line)
-            .context("cannot read the password from stdin")?;
+            .with_context(|| format!("cannot read the {what} from stdin"))?;
         return Ok(line.trim_end_matches(['\r', '\n']).to_string());
     }
-    match std::env::var("CAIXA_EMAIL_PASSWORD") {
+    match std::env::var(var) {
         Ok(p) if !p.is_empty() => Ok(p),
         _ => Err(Error::field(
-            "password-stdin",
-            "Give the mailbox password on stdin with --password-stdin, or in $CAIXA_EMAIL_PASSWORD.",
+            flag,
+            format!("Give the {what} on stdin with --{flag}, or in ${var}."),
         )
         .into()),
     }
@@ -544,8 +560,26 @@ async fn inbox(data_dir: Option<PathBuf>, command: InboxCommand) -> anyhow::Resu
         }
         InboxCommand::Test { inbox_id, json } => {
             let inbox = caixa.get_inbox(inbox_id).await?;
+            if let InboxSettings::Telegram(settings) = &inbox.settings {
+                let token = caixa.inbox_secret(inbox_id).await?;
+                let checked = caixa.check_telegram_token(settings, &token).await;
+                let (bot, error) = match &checked {
+                    Ok(name) => (Some(name.clone()), None),
+                    Err(e) => (None, Some(e.to_string())),
+                };
+                if json {
+                    print_json(&json!({ "bot_username": bot, "telegram_error": error }))?;
+                } else {
+                    match (&bot, &error) {
+                        (Some(b), _) => println!("Telegram: ok (@{b})"),
+                        (_, e) => println!("Telegram: {}", e.as_deref().unwrap_or("?")),
+                    }
+                }
+                checked?;
+                return Ok(());
+            }
             let InboxSettings::Email(settings) = inbox.settings else {
-                anyhow::bail!("inbox {inbox_id} is not an e-mail inbox");
+                anyhow::bail!("inbox {inbox_id} has no connection of its own to test");
             };
             let report = caixa
                 .test_email_connection(settings, None, Some(inbox_id))
@@ -598,7 +632,12 @@ async fn inbox(data_dir: Option<PathBuf>, command: InboxCommand) -> anyhow::Resu
                     no_mark_seen,
                     password_stdin,
                 } => {
-                    password = Some(read_password(password_stdin)?);
+                    password = Some(read_secret(
+                        password_stdin,
+                        "password-stdin",
+                        "CAIXA_EMAIL_PASSWORD",
+                        "mailbox password",
+                    )?);
                     let imap_security = imap_security.security();
                     let smtp_security = smtp_security.security();
                     let settings = EmailSettings {
@@ -627,6 +666,27 @@ async fn inbox(data_dir: Option<PathBuf>, command: InboxCommand) -> anyhow::Resu
                     };
                     (common, InboxSettings::Email(settings))
                 }
+                AddKind::Telegram {
+                    common,
+                    token_stdin,
+                    api_base_url,
+                } => {
+                    password = Some(read_secret(
+                        token_stdin,
+                        "token-stdin",
+                        "CAIXA_TELEGRAM_TOKEN",
+                        "bot token",
+                    )?);
+                    let settings = TelegramSettings {
+                        bot_username: None,
+                        api_base_url,
+                    };
+                    (common, InboxSettings::Telegram(settings))
+                }
+            };
+            let secret_flag = match &settings {
+                InboxSettings::Telegram(_) => "token-stdin",
+                _ => "password-stdin",
             };
             let view = caixa
                 .add_inbox(InboxInput {
@@ -643,7 +703,10 @@ async fn inbox(data_dir: Option<PathBuf>, command: InboxCommand) -> anyhow::Resu
                                 field.field = "url".into();
                             }
                             if field.field == "password" {
-                                field.field = "password-stdin".into();
+                                field.field = secret_flag.into();
+                            }
+                            if field.field == "api_base_url" {
+                                field.field = "api-base-url".into();
                             }
                         }
                         Error::Validation(f)
@@ -674,6 +737,9 @@ async fn inbox(data_dir: Option<PathBuf>, command: InboxCommand) -> anyhow::Resu
                 }
                 if let Some(url) = &view.test_page_url {
                     out["test_page_url"] = json!(url);
+                }
+                if let InboxSettings::Telegram(t) = &view.inbox.settings {
+                    out["bot_username"] = json!(t.bot_username);
                 }
                 return print_json(&out);
             }

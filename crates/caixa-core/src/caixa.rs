@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::channels::email::{self as email_channel, tls::TlsSetup, MailError};
 use crate::channels::website::WidgetHub;
+use crate::channels::workers::Command;
 use crate::error::{Error, Result};
 use crate::events::EventBus;
 use crate::inbox_config;
@@ -108,7 +109,7 @@ pub(crate) struct Inner {
     pub(crate) shutdown: CancellationToken,
     /// Live state of inboxes that keep their own connection (e-mail).
     inbox_states: RwLock<HashMap<InboxId, InboxState>>,
-    pub(crate) email: email_channel::Workers,
+    pub(crate) workers: crate::channels::workers::Workers,
     tls: OnceLock<std::result::Result<TlsSetup, String>>,
     started: AtomicBool,
 }
@@ -150,7 +151,7 @@ impl Caixa {
                 gateway: RwLock::new(GatewayState::NotStarted),
                 shutdown: CancellationToken::new(),
                 inbox_states: RwLock::new(HashMap::new()),
-                email: email_channel::Workers::default(),
+                workers: crate::channels::workers::Workers::default(),
                 tls: OnceLock::new(),
                 started: AtomicBool::new(false),
             }),
@@ -209,12 +210,12 @@ impl Caixa {
         match self
             .inner
             .store
-            .read(email_channel::worker::inboxes_to_run)
+            .read(crate::channels::workers::inboxes_to_run)
             .await
         {
             Ok(wanted) => self
                 .inner
-                .email
+                .workers
                 .reconcile(self, wanted, &self.inner.shutdown),
             Err(e) => tracing::error!("cannot list e-mail inboxes: {e}"),
         }
@@ -306,7 +307,7 @@ impl Caixa {
     // ---- inboxes -------------------------------------------------------------------------
 
     fn inbox_state(&self, inbox: &Inbox) -> InboxState {
-        if inbox.kind == ChannelKind::Email {
+        if matches!(inbox.kind, ChannelKind::Email | ChannelKind::Telegram) {
             return self
                 .inner
                 .inbox_states
@@ -339,7 +340,7 @@ impl Caixa {
                 None,
                 Some(format!("{base}/api/v1/inboxes/{}/messages", inbox.token)),
             ),
-            ChannelKind::Email => (None, None, None),
+            ChannelKind::Email | ChannelKind::Telegram => (None, None, None),
         };
         InboxView {
             state: self.inbox_state(&inbox),
@@ -370,12 +371,22 @@ impl Caixa {
     /// Creates an inbox. API inboxes get a signing secret, stored in the keychain first so a
     /// keychain failure leaves nothing half-created.
     pub async fn add_inbox(&self, input: InboxInput) -> Result<InboxView> {
-        let input = inbox_config::validate(&input)?;
+        let mut input = inbox_config::validate(&input)?;
+        if let InboxSettings::Telegram(t) = &mut input.settings {
+            let token = input.password.as_deref().unwrap_or_default();
+            t.bot_username = Some(self.check_telegram_token(t, token).await?);
+        }
         let token = inbox_config::new_token();
         let secret = match input.settings.kind() {
             ChannelKind::Api => Some(inbox_config::new_secret()),
-            ChannelKind::Email => match input.password.as_deref() {
+            ChannelKind::Email | ChannelKind::Telegram => match input.password.as_deref() {
                 Some(p) if !p.is_empty() => Some(p.to_string()),
+                _ if input.settings.kind() == ChannelKind::Telegram => {
+                    return Err(Error::field(
+                        "password",
+                        "Paste the bot token from @BotFather.",
+                    ))
+                }
                 _ => return Err(Error::field("password", "Enter the mailbox password.")),
             },
             ChannelKind::Website => None,
@@ -422,9 +433,19 @@ impl Caixa {
     }
 
     pub async fn update_inbox(&self, id: InboxId, input: InboxInput) -> Result<InboxView> {
-        let input = inbox_config::validate(&input)?;
+        let mut input = inbox_config::validate(&input)?;
+        if let InboxSettings::Telegram(t) = &mut input.settings {
+            let token = match input.password.as_deref().filter(|p| !p.is_empty()) {
+                Some(t) => t.to_string(),
+                None => self.inbox_secret(id).await?,
+            };
+            t.bot_username = Some(self.check_telegram_token(t, &token).await?);
+        }
         if let Some(password) = input.password.as_deref().filter(|p| !p.is_empty()) {
-            if input.settings.kind() == ChannelKind::Email {
+            if matches!(
+                input.settings.kind(),
+                ChannelKind::Email | ChannelKind::Telegram
+            ) {
                 let reference = self
                     .inner
                     .store
@@ -452,12 +473,8 @@ impl Caixa {
         self.inner.bus.emit(CoreEvent::InboxesChanged);
         // Conversation rows show the inbox name.
         self.inner.bus.emit(CoreEvent::Resync);
-        if inbox.kind == ChannelKind::Email {
-            // A new password with the same settings: restart the worker anyway.
-            self.inner
-                .email
-                .send(id, email_channel::worker::Command::SyncNow);
-        }
+        // A new password or token with the same settings: reconnect now.
+        self.inner.workers.send(id, Command::SyncNow);
         self.reconcile_workers().await;
         Ok(self.inbox_view(inbox))
     }
@@ -478,6 +495,24 @@ impl Caixa {
         self.inner.bus.emit(CoreEvent::Resync);
         self.reconcile_workers().await;
         Ok(())
+    }
+
+    /// Asks Telegram who the token belongs to (`getMe`): the bot's username, or the reason in
+    /// plain words on the token field.
+    pub async fn check_telegram_token(
+        &self,
+        settings: &TelegramSettings,
+        token: &str,
+    ) -> Result<String> {
+        if token.trim().is_empty() {
+            return Err(Error::field(
+                "password",
+                "Paste the bot token from @BotFather.",
+            ));
+        }
+        crate::channels::telegram::check(&self.inner.http, settings, token.trim())
+            .await
+            .map_err(|reason| Error::field("password", reason))
     }
 
     pub async fn inbox_secret(&self, id: InboxId) -> Result<String> {
@@ -700,9 +735,7 @@ impl Caixa {
                     .read(move |c| email::server_copies(c, conversation_id))
                     .await?;
                 if !copies.is_empty() {
-                    self.inner
-                        .email
-                        .send(inbox_id, email_channel::worker::Command::MarkSeen(copies));
+                    self.inner.workers.send(inbox_id, Command::MarkSeen(copies));
                 }
             }
         }
@@ -739,6 +772,30 @@ impl Caixa {
         };
         let tls = self.tls().map_err(|e| Error::Internal(e.to_string()))?;
         Ok(email_channel::test_connection(&tls, &settings, &password).await)
+    }
+
+    /// Checks a Telegram bot token before (or after) saving: the bot's username, or the
+    /// reason on the token field. Without a token, the stored one of `inbox_id` is used.
+    pub async fn test_telegram_connection(
+        &self,
+        settings: TelegramSettings,
+        token: Option<String>,
+        inbox_id: Option<InboxId>,
+    ) -> Result<String> {
+        let token = match (token.filter(|t| !t.trim().is_empty()), inbox_id) {
+            (Some(t), _) => t,
+            (None, Some(id)) => self.inbox_secret(id).await?,
+            (None, None) => String::new(),
+        };
+        let checked = inbox_config::validate(&InboxInput {
+            name: "test".into(),
+            settings: InboxSettings::Telegram(settings),
+            password: None,
+        })?;
+        let InboxSettings::Telegram(settings) = checked.settings else {
+            return Err(Error::Internal("validated settings changed kind".into()));
+        };
+        self.check_telegram_token(&settings, &token).await
     }
 
     /// The HTML body of an e-mail, as a sandboxable document. Remote images stay blocked
@@ -816,22 +873,46 @@ impl Caixa {
     /// Stores a customer's message and tells everyone. Returns what was stored (nothing new if
     /// it was a duplicate).
     pub async fn ingest(&self, incoming: IncomingOwned) -> Result<Ingested> {
-        check_content(&incoming.content)?;
-        let out = self
+        let mut out = self.ingest_batch(vec![incoming], None).await?;
+        Ok(out.remove(0))
+    }
+
+    /// Stores several customer messages and, if given, the channel's cursor
+    /// (`(inbox, name, value)`) in one transaction, then tells everyone.
+    pub async fn ingest_batch(
+        &self,
+        batch: Vec<IncomingOwned>,
+        cursor: Option<(InboxId, &'static str, String)>,
+    ) -> Result<Vec<Ingested>> {
+        for m in &batch {
+            check_content(&m.content)?;
+        }
+        let stored = self
             .inner
             .store
-            .write(move |tx| ingest::ingest(tx, &incoming.borrow()))
+            .write(move |tx| {
+                let out = batch
+                    .iter()
+                    .map(|m| ingest::ingest(tx, &m.borrow()))
+                    .collect::<Result<Vec<_>>>()?;
+                if let Some((inbox_id, name, value)) = &cursor {
+                    store::cursors::set(tx, *inbox_id, name, value)?;
+                }
+                Ok(out)
+            })
             .await?;
-        if let Some(message_id) = out.message_id {
-            self.inner.bus.emit(CoreEvent::MessageChanged {
-                conversation_id: out.conversation_id,
-                message_id,
-            });
-            self.inner.bus.emit(CoreEvent::ConversationChanged {
-                conversation_id: out.conversation_id,
-            });
+        for out in &stored {
+            if let Some(message_id) = out.message_id {
+                self.inner.bus.emit(CoreEvent::MessageChanged {
+                    conversation_id: out.conversation_id,
+                    message_id,
+                });
+                self.inner.bus.emit(CoreEvent::ConversationChanged {
+                    conversation_id: out.conversation_id,
+                });
+            }
         }
-        Ok(out)
+        Ok(stored)
     }
 }
 
@@ -847,6 +928,7 @@ pub struct IncomingOwned {
     pub source_id: Option<String>,
     pub content: String,
     pub created_at: i64,
+    pub files: Vec<ingest::IncomingFile>,
 }
 
 impl IncomingOwned {
@@ -863,6 +945,7 @@ impl IncomingOwned {
             source_id: self.source_id.as_deref(),
             content: &self.content,
             created_at: self.created_at,
+            files: &self.files,
         }
     }
 }

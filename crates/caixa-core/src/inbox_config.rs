@@ -84,6 +84,21 @@ pub fn validate(input: &InboxInput) -> Result<InboxInput> {
             }
             InboxSettings::Email(e)
         }
+        InboxSettings::Telegram(t) => {
+            let mut t = t.clone();
+            t.api_base_url = t
+                .api_base_url
+                .as_deref()
+                .map(|u| u.trim().trim_end_matches('/'))
+                .filter(|u| !u.is_empty())
+                .map(str::to_string);
+            if let Some(url) = &t.api_base_url {
+                if let Err(m) = http_url(url) {
+                    err("api_base_url", m);
+                }
+            }
+            InboxSettings::Telegram(t)
+        }
     };
     if errors.is_empty() {
         Ok(InboxInput {

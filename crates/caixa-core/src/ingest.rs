@@ -6,7 +6,7 @@ use rusqlite::Transaction;
 use crate::error::Result;
 use crate::model::{ConversationId, InboxId, MessageId, MessageKind};
 use crate::store::contacts::{self, ContactInfo};
-use crate::store::{conversations, messages};
+use crate::store::{attachments, conversations, messages};
 
 pub struct Incoming<'a> {
     pub inbox_id: InboxId,
@@ -19,6 +19,17 @@ pub struct Incoming<'a> {
     pub source_id: Option<&'a str>,
     pub content: &'a str,
     pub created_at: i64,
+    /// Files already in the attachment store.
+    pub files: &'a [IncomingFile],
+}
+
+/// A file a customer sent, already written to the attachment store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncomingFile {
+    pub file_name: String,
+    pub mime_type: String,
+    pub size: i64,
+    pub sha256: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,7 +59,21 @@ pub fn ingest(tx: &Transaction<'_>, m: &Incoming<'_>) -> Result<Ingested> {
             created_at: m.created_at,
         },
     )?;
-    if message_id.is_some() {
+    if let Some(id) = message_id {
+        for f in m.files {
+            attachments::insert(
+                tx,
+                id,
+                &attachments::NewAttachment {
+                    file_name: &f.file_name,
+                    mime_type: &f.mime_type,
+                    size: f.size,
+                    sha256: &f.sha256,
+                    content_id: None,
+                    remote: None,
+                },
+            )?;
+        }
         conversations::touch(
             tx,
             conversation_id,

@@ -17,6 +17,7 @@ pub enum ChannelKind {
     Website,
     Api,
     Email,
+    Telegram,
 }
 
 impl ChannelKind {
@@ -25,6 +26,7 @@ impl ChannelKind {
             ChannelKind::Website => "website",
             ChannelKind::Api => "api",
             ChannelKind::Email => "email",
+            ChannelKind::Telegram => "telegram",
         }
     }
 
@@ -33,6 +35,7 @@ impl ChannelKind {
             "website" => Some(ChannelKind::Website),
             "api" => Some(ChannelKind::Api),
             "email" => Some(ChannelKind::Email),
+            "telegram" => Some(ChannelKind::Telegram),
             _ => None,
         }
     }
@@ -43,6 +46,7 @@ impl ChannelKind {
             ChannelKind::Website => "website chat",
             ChannelKind::Api => "API",
             ChannelKind::Email => "e-mail",
+            ChannelKind::Telegram => "Telegram",
         }
     }
 }
@@ -194,6 +198,18 @@ pub struct ApiSettings {
     pub webhook_url: Option<String>,
 }
 
+/// Settings of a Telegram bot inbox. The bot token is in the OS keychain, never here.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
+pub struct TelegramSettings {
+    /// The bot's @username, as Telegram reported it when the inbox was saved.
+    #[serde(default)]
+    pub bot_username: Option<String>,
+    /// Advanced: the Bot API server (default `https://api.telegram.org`); a self-hosted Bot
+    /// API server or a test double.
+    #[serde(default)]
+    pub api_base_url: Option<String>,
+}
+
 /// How a mail connection is protected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Type)]
 #[serde(rename_all = "snake_case")]
@@ -256,6 +272,7 @@ pub enum InboxSettings {
     Website(WebsiteSettings),
     Api(ApiSettings),
     Email(EmailSettings),
+    Telegram(TelegramSettings),
 }
 
 impl InboxSettings {
@@ -264,6 +281,7 @@ impl InboxSettings {
             InboxSettings::Website(_) => ChannelKind::Website,
             InboxSettings::Api(_) => ChannelKind::Api,
             InboxSettings::Email(_) => ChannelKind::Email,
+            InboxSettings::Telegram(_) => ChannelKind::Telegram,
         }
     }
 }
@@ -274,8 +292,8 @@ impl InboxSettings {
 pub struct InboxInput {
     pub name: String,
     pub settings: InboxSettings,
-    /// E-mail: the mailbox password, moved to the keychain on save. When editing, `None`
-    /// keeps the stored one.
+    /// The inbox's credential, moved to the keychain on save: the mailbox password (e-mail)
+    /// or the bot token (Telegram). When editing, `None` keeps the stored one.
     #[serde(default)]
     pub password: Option<String>,
 }

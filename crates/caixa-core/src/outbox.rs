@@ -71,6 +71,13 @@ async fn deliver(caixa: &Caixa, q: messages::Queued) {
                     (format!("{r} (gave up after {attempts} attempts)"), None)
                 }
                 SendError::Permanent(r) => (r.clone(), None),
+                SendError::RateLimited {
+                    reason,
+                    retry_after,
+                } => (
+                    reason.clone(),
+                    Some(now_ms() + retry_after.as_millis() as i64),
+                ),
                 SendError::Offline(r) => (
                     format!("waiting for the connection: {r}"),
                     Some(now_ms() + backoff_ms(&inner.cfg.retry, attempts).min(OFFLINE_MAX_MS)),
@@ -159,7 +166,10 @@ async fn send(caixa: &Caixa, q: &messages::Queued) -> Result<Sent, SendError> {
         (ChannelKind::Email, InboxSettings::Email(settings)) => {
             channels::email::send_reply(caixa, inbox.id, settings, q).await
         }
-        (ChannelKind::Api | ChannelKind::Email, _) => {
+        (ChannelKind::Telegram, InboxSettings::Telegram(settings)) => {
+            channels::telegram::send(caixa, inbox.id, settings, q).await
+        }
+        (ChannelKind::Api | ChannelKind::Email | ChannelKind::Telegram, _) => {
             Err(SendError::Permanent("inbox settings are corrupt".into()))
         }
     }

@@ -142,6 +142,7 @@ pub fn seed(store: &Store, conversations: u64, messages: u64) -> Result<SeedRepo
                                 source_id: None,
                                 content: &text,
                                 created_at: at,
+                                files: &[],
                             },
                         )?;
                         conv = Some(out.conversation_id);

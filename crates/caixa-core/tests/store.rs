@@ -51,6 +51,7 @@ fn incoming(
                     source_id: source,
                     content: text,
                     created_at: at,
+                    files: &[],
                 },
             )
         })

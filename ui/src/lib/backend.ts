@@ -26,6 +26,7 @@ import type {
   SearchHit,
   StagedFile,
   StatusCounts,
+  TelegramSettings,
 } from './bindings';
 
 export type {
@@ -59,6 +60,7 @@ export type {
   SearchHit,
   StagedFile,
   StatusCounts,
+  TelegramSettings,
   WebsiteSettings,
 } from './bindings';
 
@@ -87,8 +89,8 @@ export interface Backend {
   conversationCounts(inboxId: number | null): Promise<StatusCounts>;
   listMessages(conversationId: number): Promise<Message[]>;
   /** Sends a reply or private note with the files staged for it; `content` may be empty when
-   * `files` is not. Files only go with e-mail replies and private notes (else a validation error
-   * on field "attachments"). */
+   * `files` is not. Files only go with e-mail and Telegram replies and private notes (else a
+   * validation error on field "attachments"). */
   sendMessage(conversationId: number, content: string, priv: boolean, files: StagedFile[]): Promise<Message>;
   /** Copies a local file (absolute path) into the attachment store, ready for `sendMessage`. */
   stageFile(path: string): Promise<StagedFile>;
@@ -104,6 +106,10 @@ export interface Backend {
   /** Checks an e-mail inbox's IMAP and SMTP servers with `password`, or (when it is null) the
    * stored password of `inboxId`. */
   testEmailConnection(settings: EmailSettings, password: string | null, inboxId: number | null): Promise<ConnectionReport>;
+  /** Checks a Telegram bot token (`token`, or when it is null the stored token of `inboxId`)
+   * with Telegram; resolves to the bot's username (without "@"). A refused token is a
+   * validation error on field "password", a bad server address one on "api_base_url". */
+  testTelegramConnection(settings: TelegramSettings, token: string | null, inboxId: number | null): Promise<string>;
   /** An e-mail's HTML body as a complete document for `<iframe sandbox srcdoc>`. */
   messageHtml(messageId: number, loadRemote: boolean): Promise<MessageHtml>;
   /** Always load remote images from this message's sender. */
@@ -199,6 +205,7 @@ export function createTauriBackend(): Backend {
     },
     search: (query, limit) => unwrap(commands.search(query, limit)),
     testEmailConnection: (settings, password, inboxId) => unwrap(commands.testEmailConnection(settings, password, inboxId)),
+    testTelegramConnection: (settings, token, inboxId) => unwrap(commands.testTelegramConnection(settings, token, inboxId)),
     messageHtml: (messageId, loadRemote) => unwrap(commands.messageHtml(messageId, loadRemote)),
     trustSender: async (messageId) => {
       await unwrap(commands.trustSender(messageId));

@@ -145,6 +145,17 @@ async testEmailConnection(settings: EmailSettings, password: string | null, inbo
     else return { status: "error", error: e  as any };
 }
 },
+/**
+ * Checks a Telegram bot token with Telegram (`getMe`); returns the bot's username.
+ */
+async testTelegramConnection(settings: TelegramSettings, token: string | null, inboxId: number | null) : Promise<Result<string, ErrorPayload>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("test_telegram_connection", { settings, token, inboxId }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
 async messageHtml(messageId: number, loadRemote: boolean) : Promise<Result<MessageHtml, ErrorPayload>> {
     try {
     return { status: "ok", data: await TAURI_INVOKE("message_html", { messageId, loadRemote }) };
@@ -228,7 +239,7 @@ on_server: boolean }
 /**
  * A way customers reach you. One configured instance of a kind is an [`Inbox`].
  */
-export type ChannelKind = "website" | "api" | "email"
+export type ChannelKind = "website" | "api" | "email" | "telegram"
 /**
  * Result of checking an e-mail inbox's servers before (or after) saving it.
  */
@@ -323,14 +334,14 @@ token: string; settings: InboxSettings; created_at: number }
  */
 export type InboxInput = { name: string; settings: InboxSettings; 
 /**
- * E-mail: the mailbox password, moved to the keychain on save. When editing, `None`
- * keeps the stored one.
+ * The inbox's credential, moved to the keychain on save: the mailbox password (e-mail)
+ * or the bot token (Telegram). When editing, `None` keeps the stored one.
  */
 password?: string | null }
 /**
  * The per-kind part of an inbox's configuration, as stored and as edited.
  */
-export type InboxSettings = ({ kind: "website" } & WebsiteSettings) | ({ kind: "api" } & ApiSettings) | ({ kind: "email" } & EmailSettings)
+export type InboxSettings = ({ kind: "website" } & WebsiteSettings) | ({ kind: "api" } & ApiSettings) | ({ kind: "email" } & EmailSettings) | ({ kind: "telegram" } & TelegramSettings)
 /**
  * Live state of an inbox's connection, shown next to it in the UI.
  */
@@ -430,6 +441,19 @@ export type SearchHit = { conversation_id: number; message_id: number | null; co
  */
 export type StagedFile = { sha256: string; file_name: string; mime_type: string; size: number }
 export type StatusCounts = { open: number; pending: number; snoozed: number; resolved: number; all: number; unread: number }
+/**
+ * Settings of a Telegram bot inbox. The bot token is in the OS keychain, never here.
+ */
+export type TelegramSettings = { 
+/**
+ * The bot's @username, as Telegram reported it when the inbox was saved.
+ */
+bot_username?: string | null; 
+/**
+ * Advanced: the Bot API server (default `https://api.telegram.org`); a self-hosted Bot
+ * API server or a test double.
+ */
+api_base_url?: string | null }
 /**
  * Settings of a website live-chat inbox.
  */

@@ -84,3 +84,28 @@ export function splitQuoted(content: string): TextPart[] {
   flush();
   return parts;
 }
+
+export type LinkPart = { text: string; url: string | null };
+
+/** http(s) addresses in plain text; punctuation that usually ends a sentence is left out. */
+const URL_RE = /\bhttps?:\/\/[^\s<>"'`]+/gi;
+const TRAILING = /[.,;:!?)\]}'"»”’]+$/;
+
+/** Splits plain text into runs of text and web addresses, so the addresses can be links. */
+export function linkify(text: string): LinkPart[] {
+  const parts: LinkPart[] = [];
+  let last = 0;
+  for (const m of text.matchAll(URL_RE)) {
+    const raw = m[0];
+    const url = raw.replace(TRAILING, (tail) =>
+      // Keep a closing bracket that belongs to the address, like …/wiki/Foo_(bar).
+      tail.startsWith(')') && raw.slice(0, -tail.length).includes('(') ? ')' : '',
+    );
+    const start = m.index ?? 0;
+    if (start > last) parts.push({ text: text.slice(last, start), url: null });
+    parts.push({ text: url, url });
+    last = start + url.length;
+  }
+  if (last < text.length) parts.push({ text: text.slice(last), url: null });
+  return parts;
+}

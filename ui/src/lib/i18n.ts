@@ -70,6 +70,7 @@ const en = {
   'message.attachmentError': 'Could not open {name}: {message}',
   'message.onServerHint': 'Stays on the mail server until you open it',
   'message.downloading': 'Downloading…',
+  'message.linkError': 'Could not open the link: {message}',
   'delivery.queued': 'Queued',
   'delivery.sent': 'Sent',
   'delivery.delivered': 'Delivered',
@@ -118,6 +119,7 @@ const en = {
   'channel.email': 'Email',
   'channel.emailDesc': 'Your support address, over IMAP and SMTP',
   'channel.telegram': 'Telegram',
+  'channel.telegramDesc': 'A bot customers message on Telegram',
   'channel.whatsapp': 'WhatsApp',
   'channel.messenger': 'Messenger',
   'channel.instagram': 'Instagram',
@@ -132,6 +134,7 @@ const en = {
   'form.namePlaceholderWebsite': 'Website support',
   'form.namePlaceholderApi': 'Shop integration',
   'form.namePlaceholderEmail': 'Support mailbox',
+  'form.namePlaceholderTelegram': 'Telegram bot',
   'form.website_url': 'Website URL',
   'form.welcome_title': 'Welcome heading',
   'form.welcome_text': 'Welcome text',
@@ -168,6 +171,21 @@ const en = {
   'form.testSmtp': 'Outgoing (SMTP):',
   'form.testOk': '✓ OK',
   'form.testFailed': 'Could not test the connection: {message}',
+  'form.token': 'Bot token',
+  'form.tokenHint':
+    'Create a bot with @BotFather in Telegram and paste its token here. Caixa receives messages by polling, so no public address is needed.',
+  'form.tokenKeep': 'Leave empty to keep the saved token',
+  'form.tokenShow': 'Show',
+  'form.tokenHide': 'Hide',
+  'form.tokenShowLabel': 'Show the bot token',
+  'form.tokenHideLabel': 'Hide the bot token',
+  'form.advanced': 'Advanced',
+  'form.api_base_url': 'Bot API server',
+  'form.apiBaseUrlHint': 'Only for a self-hosted Bot API server. Leave empty to use Telegram’s own.',
+  'form.checkToken': 'Check token',
+  'form.checking': 'Checking…',
+  'form.checkOk': '✓ Connected to @{username}',
+  'form.checkFailed': '✗ {message}',
   'security.tls': 'TLS',
   'security.start_tls': 'STARTTLS',
   'security.plain': 'None (this computer only)',
@@ -213,6 +231,16 @@ const en = {
   'detail.keychain':
     'The mailbox password is kept in your system keychain, not in Caixa’s data folder. To change it, edit the inbox.',
   'detail.error': 'Could not complete: {message}',
+  'detail.createdTelegram': 'Inbox created. Caixa is connecting to Telegram; messages sent to the bot will show up in Conversations.',
+  'detail.bot': 'Bot',
+  'detail.botUnknown': 'Not known yet: it is filled in when Telegram accepts the token.',
+  'detail.botLink': 'Open in Telegram',
+  'detail.botHint': 'Customers find the bot by this name, or through this link.',
+  'detail.apiServer': 'Bot API server',
+  'detail.polling':
+    'Caixa receives this bot’s messages by polling Telegram, and only one program may do that for a bot at a time. If another program or a webhook uses this bot, the inbox shows the error above until it stops.',
+  'detail.tokenKeychain':
+    'The bot token is kept in your system keychain, not in Caixa’s data folder. To change it, edit the inbox.',
 } as const;
 
 export type MessageKey = keyof typeof en;
@@ -289,6 +317,7 @@ const pt: Dict = {
   'message.attachmentError': 'Não foi possível abrir {name}: {message}',
   'message.onServerHint': 'Fica no servidor de e-mail até você abri-lo',
   'message.downloading': 'Baixando…',
+  'message.linkError': 'Não foi possível abrir o link: {message}',
   'delivery.queued': 'Na fila',
   'delivery.sent': 'Enviada',
   'delivery.delivered': 'Entregue',
@@ -338,6 +367,7 @@ const pt: Dict = {
   'channel.email': 'E-mail',
   'channel.emailDesc': 'Seu endereço de atendimento, via IMAP e SMTP',
   'channel.telegram': 'Telegram',
+  'channel.telegramDesc': 'Um bot com que os clientes conversam no Telegram',
   'channel.whatsapp': 'WhatsApp',
   'channel.messenger': 'Messenger',
   'channel.instagram': 'Instagram',
@@ -352,6 +382,7 @@ const pt: Dict = {
   'form.namePlaceholderWebsite': 'Atendimento do site',
   'form.namePlaceholderApi': 'Integração da loja',
   'form.namePlaceholderEmail': 'E-mail de suporte',
+  'form.namePlaceholderTelegram': 'Bot do Telegram',
   'form.website_url': 'Endereço do site',
   'form.welcome_title': 'Título de boas-vindas',
   'form.welcome_text': 'Texto de boas-vindas',
@@ -389,6 +420,21 @@ const pt: Dict = {
   'form.testSmtp': 'Envio (SMTP):',
   'form.testOk': '✓ OK',
   'form.testFailed': 'Não foi possível testar a conexão: {message}',
+  'form.token': 'Token do bot',
+  'form.tokenHint':
+    'Crie um bot com o @BotFather no Telegram e cole o token dele aqui. O Caixa recebe as mensagens consultando o Telegram, então não é preciso um endereço público.',
+  'form.tokenKeep': 'Deixe em branco para manter o token salvo',
+  'form.tokenShow': 'Mostrar',
+  'form.tokenHide': 'Ocultar',
+  'form.tokenShowLabel': 'Mostrar o token do bot',
+  'form.tokenHideLabel': 'Ocultar o token do bot',
+  'form.advanced': 'Avançado',
+  'form.api_base_url': 'Servidor da Bot API',
+  'form.apiBaseUrlHint': 'Só para um servidor da Bot API próprio. Deixe em branco para usar o do Telegram.',
+  'form.checkToken': 'Verificar token',
+  'form.checking': 'Verificando…',
+  'form.checkOk': '✓ Conectado a @{username}',
+  'form.checkFailed': '✗ {message}',
   'security.tls': 'TLS',
   'security.start_tls': 'STARTTLS',
   'security.plain': 'Nenhuma (só neste computador)',
@@ -434,6 +480,17 @@ const pt: Dict = {
   'detail.keychain':
     'A senha da caixa postal fica no chaveiro do sistema, não na pasta de dados do Caixa. Para trocá-la, edite a caixa de entrada.',
   'detail.error': 'Não foi possível concluir: {message}',
+  'detail.createdTelegram':
+    'Caixa de entrada criada. O Caixa está se conectando ao Telegram; as mensagens enviadas ao bot aparecerão em Conversas.',
+  'detail.bot': 'Bot',
+  'detail.botUnknown': 'Ainda desconhecido: é preenchido quando o Telegram aceita o token.',
+  'detail.botLink': 'Abrir no Telegram',
+  'detail.botHint': 'Os clientes encontram o bot por este nome ou por este link.',
+  'detail.apiServer': 'Servidor da Bot API',
+  'detail.polling':
+    'O Caixa recebe as mensagens deste bot consultando o Telegram, e só um programa pode fazer isso por bot de cada vez. Se outro programa ou um webhook usar este bot, a caixa de entrada mostra o erro acima até que ele pare.',
+  'detail.tokenKeychain':
+    'O token do bot fica no chaveiro do sistema, não na pasta de dados do Caixa. Para trocá-lo, edite a caixa de entrada.',
 };
 
 const dictionaries: Record<string, Dict> = { en, pt };

@@ -1,6 +1,8 @@
 // In-memory stand-in for the core, used only by `npm run dev` in a plain browser (no Tauri).
 // It behaves like the core where the UI can tell: keyset pages, live events, delivery states,
 // validation errors. URL switches: ?mock=empty (first run), ?mock=big (100k conversations).
+// Telegram bot tokens: "bad" is refused by "Telegram", "webhook" / "conflict" save but the inbox
+// then shows the matching polling error.
 import { BackendError } from './backend';
 import type {
   Backend,
@@ -15,6 +17,7 @@ import type {
   MessageKind,
   StagedFile,
   StatusCounts,
+  TelegramSettings,
 } from './backend';
 
 const FIRST = ['Ana', 'Bruno', 'Carla', 'Diego', 'Elena', 'Felipe', 'Gabriela', 'Hugo', 'Isabela', 'João', 'Karen', 'Lucas', 'Marina', 'Nuno', 'Olivia', 'Pedro', 'Rafaela', 'Sofia', 'Tiago', 'Vitória'];
@@ -73,6 +76,10 @@ const MIME: Record<string, string> = {
 /** What the mock file dialog "picks". */
 const PICKED = ['/home/agent/Documents/invoice-4821.pdf', '/home/agent/Pictures/parcel photo.jpg'];
 
+/** The username "Telegram" reports for any token it accepts. */
+const BOT_USERNAME = 'acme_support_bot';
+const BAD_TOKEN = 'Telegram did not accept the bot token (401 Unauthorized); check it in @BotFather';
+
 const hash = (s: string) => [...s].reduce((a, ch) => (a * 33 + ch.charCodeAt(0)) >>> 0, 5381);
 
 /** A stable fake digest, so staging the same path twice gives the same file. */
@@ -90,6 +97,7 @@ export function createMockBackend(): Backend {
 
   const inboxes = new Map<number, InboxView>();
   const secrets = new Map<number, string>();
+  /** What the core keeps in the keychain: mailbox passwords and Telegram bot tokens. */
   const passwords = new Map<number, string>();
   /** `<inbox id>:<sender>` pairs whose remote images always load. */
   const trusted = new Set<string>();
@@ -135,7 +143,24 @@ export function createMockBackend(): Backend {
     return out;
   }
 
-  function validate(input: InboxInput, adding: boolean) {
+  /** What "Telegram" says about a bot token and server (`getMe`). */
+  function telegramErrors(settings: TelegramSettings, token: string | null): { field: string; message: string }[] {
+    const out: { field: string; message: string }[] = [];
+    const server = settings.api_base_url?.trim();
+    if (server && !/^https?:\/\/[^\s/]+/.test(server))
+      out.push({ field: 'api_base_url', message: 'Enter the Bot API server as an http(s) address, like https://api.telegram.org.' });
+    else if (!token) out.push({ field: 'password', message: 'Enter the bot token from @BotFather.' });
+    else if (token === 'bad') out.push({ field: 'password', message: BAD_TOKEN });
+    return out;
+  }
+
+  /** Saving a Telegram inbox asks Telegram who the bot is; the answer is kept in its settings. */
+  function withBot(input: InboxInput): InboxInput {
+    if (input.settings.kind !== 'telegram') return input;
+    return { ...input, settings: { ...input.settings, bot_username: BOT_USERNAME } };
+  }
+
+  function validate(input: InboxInput, adding: boolean, id: number | null = null) {
     const fields: { field: string; message: string }[] = [];
     if (!input.name.trim()) fields.push({ field: 'name', message: 'Name is required' });
     if (input.settings.kind === 'website' && !/^https?:\/\/[^\s.]+\.\S+$/.test(input.settings.website_url))
@@ -146,6 +171,8 @@ export function createMockBackend(): Backend {
       fields.push(...emailErrors(input.settings));
       if (adding && !input.password) fields.push({ field: 'password', message: 'Enter the mailbox password.' });
     }
+    if (input.settings.kind === 'telegram')
+      fields.push(...telegramErrors(input.settings, input.password || (adding || id === null ? null : (passwords.get(id) ?? null))));
     if (fields.length) throw new BackendError('validation', 'Please fix the highlighted fields', fields);
   }
 
@@ -161,6 +188,7 @@ export function createMockBackend(): Backend {
       const v = inboxes.get(id);
       if (!v) return;
       if (v.inbox.kind === 'email') return syncMail(id);
+      if (v.inbox.kind === 'telegram') return pollTelegram(id);
       setState(
         id,
         v.inbox.name.toLowerCase().includes('broken')
@@ -188,6 +216,19 @@ export function createMockBackend(): Backend {
     step();
   }
 
+  /** A Telegram inbox long-polls; only one program may do that per bot. */
+  function pollTelegram(id: number) {
+    const token = passwords.get(id);
+    setState(
+      id,
+      token === 'webhook'
+        ? { state: 'error', reason: 'A webhook is set for this bot, so Telegram does not hand its messages to Caixa. Remove the webhook (deleteWebhook) and Caixa connects again.' }
+        : token === 'conflict'
+          ? { state: 'error', reason: "Another program is receiving this bot's messages (409 Conflict). Stop it, or give Caixa its own bot." }
+          : { state: 'connected' },
+    );
+  }
+
   function addInboxSync(input: InboxInput, createdAt: number): InboxView {
     const id = nextInboxId++;
     const token = Math.random().toString(36).slice(2, 14);
@@ -195,7 +236,7 @@ export function createMockBackend(): Backend {
     inboxes.set(id, v);
     if (input.settings.kind === 'api')
       secrets.set(id, 'whsec_' + Math.random().toString(36).slice(2) + Math.random().toString(36).slice(2));
-    if (input.settings.kind === 'email' && input.password) passwords.set(id, input.password);
+    if ((input.settings.kind === 'email' || input.settings.kind === 'telegram') && input.password) passwords.set(id, input.password);
     connectLater(id);
     return v;
   }
@@ -206,6 +247,7 @@ export function createMockBackend(): Backend {
     const r = rng(c.id);
     const out: Message[] = [];
     const email = c.channel === 'email';
+    const telegram = c.channel === 'telegram';
     const subject = SUBJECTS[Math.floor(r() * SUBJECTS.length)];
     const n = 2 + Math.floor(r() * 8);
     let t = c.last_activity_at - n * 7 * 60_000;
@@ -221,7 +263,7 @@ export function createMockBackend(): Backend {
               ? NOTES[Math.floor(r() * NOTES.length)]
               : OUTGOING[Math.floor(r() * OUTGOING.length)];
       const mail = email && kind !== 'note';
-      const attach = kind === 'incoming' && r() < (email ? 0.3 : 0.1);
+      const attach = kind === 'incoming' && r() < (email || telegram ? 0.3 : 0.1);
       out.push({
         id: nextMsgId++,
         conversation_id: c.id,
@@ -232,23 +274,31 @@ export function createMockBackend(): Backend {
         delivery: kind === 'outgoing' ? (r() < 0.1 ? 'failed' : 'delivered') : null,
         error: null,
         created_at: i === n - 1 ? c.last_activity_at : t,
-        attachments: attach
-          ? [
-              { id: nextAttachmentId++, file_name: 'receipt.pdf', mime_type: 'application/pdf', size: 48213, on_server: false },
-              ...(email
-                ? [
-                    { id: nextAttachmentId++, file_name: 'photo of the parcel.jpg', mime_type: 'image/jpeg', size: 1_834_221, on_server: false },
-                    // Too large to fetch during sync: downloaded when first opened.
-                    { id: nextAttachmentId++, file_name: 'unboxing video.mp4', mime_type: 'video/mp4', size: 48_500_112, on_server: r() < 0.8 },
-                  ]
-                : []),
-            ]
-          : [],
+        attachments: !attach
+          ? []
+          : telegram
+            ? // Telegram photos arrive as the biggest size, named after the message.
+              [{ id: nextAttachmentId++, file_name: `photo-${4000 + i}.jpg`, mime_type: 'image/jpeg', size: 182_344, on_server: false }]
+            : [
+                { id: nextAttachmentId++, file_name: 'receipt.pdf', mime_type: 'application/pdf', size: 48213, on_server: false },
+                ...(email
+                  ? [
+                      { id: nextAttachmentId++, file_name: 'photo of the parcel.jpg', mime_type: 'image/jpeg', size: 1_834_221, on_server: false },
+                      // Too large to fetch during sync: downloaded when first opened.
+                      { id: nextAttachmentId++, file_name: 'unboxing video.mp4', mime_type: 'video/mp4', size: 48_500_112, on_server: r() < 0.8 },
+                    ]
+                  : []),
+              ],
         subject: mail ? (i === 0 ? subject : `Re: ${subject}`) : null,
         has_html: mail && kind === 'incoming' && r() < 0.7,
       });
       const last = out[out.length - 1];
-      if (last.delivery === 'failed') last.error = email ? 'The SMTP server refused the recipient address.' : 'Visitor disconnected before the message was delivered';
+      if (last.delivery === 'failed')
+        last.error = email
+          ? 'The SMTP server refused the recipient address.'
+          : telegram
+            ? 'Telegram refused the message (403 Forbidden): the customer blocked the bot.'
+            : 'Visitor disconnected before the message was delivered';
     }
     if (c.status === 'resolved') {
       out.push({ id: nextMsgId++, conversation_id: c.id, kind: 'activity', content: 'You resolved the conversation', sender_name: null, delivery: null, error: null, created_at: c.last_activity_at, attachments: [], subject: null, has_html: false });
@@ -322,12 +372,16 @@ export function createMockBackend(): Backend {
       },
       now - 30 * 86400_000,
     );
+    const telegram = addInboxSync(
+      { name: 'Telegram bot', settings: { kind: 'telegram', bot_username: BOT_USERNAME, api_base_url: null }, password: '123456789:AAE-mock-token' },
+      now - 14 * 86400_000,
+    );
     const total = mode === 'big' ? 100_000 : 2_000;
     const r = rng(42);
     let t = now - 30_000;
     for (let id = total; id >= 1; id--) {
       const roll = r();
-      const inbox = roll < 0.5 ? web : roll < 0.75 ? mail : api;
+      const inbox = roll < 0.45 ? web : roll < 0.7 ? mail : roll < 0.85 ? api : telegram;
       const kindRoll = r();
       const preview_kind: MessageKind = kindRoll < 0.6 ? 'incoming' : kindRoll < 0.9 ? 'outgoing' : 'note';
       const statusRoll = r();
@@ -350,6 +404,37 @@ export function createMockBackend(): Backend {
       });
       t -= Math.floor(r() * (mode === 'big' ? 60_000 : 40 * 60_000));
     }
+
+    // The newest conversation: a Telegram customer sends a photo, then shares a location
+    // (the core turns a location into text with an OpenStreetMap link).
+    const id = total + 1;
+    const at = now - 15_000;
+    const [lat, lon] = ['-23.561414', '-46.655881'];
+    const location = `📍 Location: ${lat}, ${lon} https://www.openstreetmap.org/?mlat=${lat}&mlon=${lon}`;
+    const base = { conversation_id: id, error: null, subject: null, has_html: false } as const;
+    convs.set(id, {
+      id,
+      inbox_id: telegram.inbox.id,
+      inbox_name: telegram.inbox.name,
+      channel: 'telegram',
+      contact_id: id,
+      contact_name: 'Marina Rocha',
+      status: 'open',
+      assignee: null,
+      priority: 'none',
+      labels: [],
+      unread_count: 2,
+      last_activity_at: at,
+      preview: location,
+      preview_kind: 'incoming',
+    });
+    messages.set(id, [
+      { ...base, id: nextMsgId++, kind: 'incoming', content: 'Hi! The parcel arrived but the box is crushed 😕', sender_name: 'Marina Rocha', delivery: null, created_at: at - 6 * 60_000, attachments: [] },
+      { ...base, id: nextMsgId++, kind: 'outgoing', content: 'Oh no, sorry about that! Could you send us a photo?', sender_name: 'You', delivery: 'delivered', created_at: at - 5 * 60_000, attachments: [] },
+      { ...base, id: nextMsgId++, kind: 'incoming', content: '📷 Photo', sender_name: 'Marina Rocha', delivery: null, created_at: at - 3 * 60_000, attachments: [{ id: nextAttachmentId++, file_name: 'photo-1042.jpg', mime_type: 'image/jpeg', size: 214_533, on_server: false }] },
+      { ...base, id: nextMsgId++, kind: 'outgoing', content: 'Thanks! We will send a new one today. Where should it go?', sender_name: 'You', delivery: 'delivered', created_at: at - 2 * 60_000, attachments: [] },
+      { ...base, id: nextMsgId++, kind: 'incoming', content: location, sender_name: 'Marina Rocha', delivery: null, created_at: at, attachments: [] },
+    ]);
   }
 
   const matches = (c: ConversationRow, f: ConversationFilter) =>
@@ -390,7 +475,15 @@ export function createMockBackend(): Backend {
     for (const [ms, d] of steps)
       setTimeout(() => {
         msg.delivery = d;
-        msg.error = d === 'failed' ? (msg.subject !== null ? 'The SMTP server refused the message: mailbox unavailable' : 'Widget visitor is offline (gave up after 3 attempts)') : null;
+        const channel = convs.get(msg.conversation_id)?.channel;
+        msg.error =
+          d !== 'failed'
+            ? null
+            : channel === 'email'
+              ? 'The SMTP server refused the message: mailbox unavailable'
+              : channel === 'telegram'
+                ? 'Telegram refused the message (403 Forbidden): the customer blocked the bot.'
+                : 'Widget visitor is offline (gave up after 3 attempts)';
         emit({ type: 'message_changed', conversation_id: msg.conversation_id, message_id: msg.id });
       }, ms);
   }
@@ -408,7 +501,7 @@ export function createMockBackend(): Backend {
     async addInbox(input) {
       await sleep(150);
       validate(input, true);
-      const v = addInboxSync(input, Date.now());
+      const v = addInboxSync(withBot(input), Date.now());
       emit({ type: 'inboxes_changed' });
       return copy(v);
     },
@@ -417,10 +510,10 @@ export function createMockBackend(): Backend {
       const old = inboxes.get(id);
       if (!old) throw new BackendError('not_found', 'Inbox not found');
       if (input.settings.kind !== old.inbox.kind) throw new BackendError('conflict', 'The channel of an inbox cannot change');
-      validate(input, false);
-      const v = view(id, input, old.inbox.created_at, old.inbox.token);
+      validate(input, false, id);
+      const v = view(id, withBot(input), old.inbox.created_at, old.inbox.token);
       inboxes.set(id, v);
-      if (input.settings.kind === 'email') {
+      if (input.settings.kind === 'email' || input.settings.kind === 'telegram') {
         if (input.password) passwords.set(id, input.password);
         connectLater(id);
       }
@@ -477,7 +570,7 @@ export function createMockBackend(): Backend {
       const c = convs.get(conversationId);
       if (!c) throw new BackendError('not_found', 'Conversation not found');
       if (!content.trim() && !files.length) throw new BackendError('validation', 'Message is empty');
-      if (files.length && !priv && c.channel !== 'email') {
+      if (files.length && !priv && c.channel !== 'email' && c.channel !== 'telegram') {
         const message = `Replies in ${c.channel === 'website' ? 'website chat' : 'API'} conversations cannot carry files yet.`;
         throw new BackendError('validation', message, [{ field: 'attachments', message }]);
       }
@@ -561,6 +654,13 @@ export function createMockBackend(): Backend {
             ? `The ${what} server rejected the user name or password.`
             : null;
       return { imap_error: check(settings.imap, 'IMAP'), smtp_error: check(settings.smtp, 'SMTP') };
+    },
+    async testTelegramConnection(settings, token, inboxId) {
+      await sleep(700);
+      if (inboxId !== null && !inboxes.has(inboxId)) throw new BackendError('not_found', 'Inbox not found');
+      const fields = telegramErrors(settings, token || (inboxId !== null ? (passwords.get(inboxId) ?? null) : null));
+      if (fields.length) throw new BackendError('validation', 'Please fix the highlighted fields', fields);
+      return BOT_USERNAME;
     },
     async messageHtml(messageId, loadRemote) {
       await sleep(60);

@@ -1,9 +1,11 @@
-//! Channel adapters: how each kind of inbox receives and sends. Receiving for website and API
-//! inboxes happens in the gateway; this module holds the sending side.
+//! Channel adapters: how each kind of inbox receives and sends. Website and API inboxes receive
+//! through the gateway; e-mail and Telegram inboxes through their own worker ([`workers`]).
 
 pub mod api;
 pub mod email;
+pub mod telegram;
 pub mod website;
+pub mod workers;
 
 /// Why a send did not work, and whether trying again can help.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -12,6 +14,12 @@ pub enum SendError {
     Transient(String),
     /// The provider refused for good (4xx, no webhook configured): shown on the message.
     Permanent(String),
+    /// The provider asked to wait (HTTP 429, Telegram `retry_after`): retried no sooner than
+    /// that, without counting towards giving up.
+    RateLimited {
+        reason: String,
+        retry_after: std::time::Duration,
+    },
     /// The server cannot be reached at all (no network, DNS, connection refused): the reply
     /// stays queued and is retried, with capped backoff, for as long as it takes.
     Offline(String),

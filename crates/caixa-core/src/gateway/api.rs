@@ -136,6 +136,7 @@ pub async fn receive(
             source_id,
             content: msg.content,
             created_at: now_ms(),
+            files: Vec::new(),
         })
         .await?;
     let status = if out.message_id.is_some() {

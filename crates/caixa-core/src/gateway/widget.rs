@@ -338,6 +338,7 @@ async fn send(
             source_id: None,
             content: msg.content,
             created_at: now_ms(),
+            files: Vec::new(),
         })
         .await?;
     let message = match out.message_id {

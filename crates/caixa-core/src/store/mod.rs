@@ -7,6 +7,7 @@
 pub mod attachments;
 pub mod contacts;
 pub mod conversations;
+pub mod cursors;
 pub mod email;
 pub mod inboxes;
 pub mod messages;

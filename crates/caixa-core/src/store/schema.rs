@@ -3,7 +3,7 @@
 use rusqlite_migration::{Migrations, M};
 
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3)])
+    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4)])
 }
 
 const V1: &str = r#"
@@ -208,6 +208,17 @@ const V3: &str = r#"
 -- Where to fetch a file not downloaded yet (JSON: folder, uid_validity, uid, section,
 -- encoding). While set, sha256 is '' and the file is not on disk.
 ALTER TABLE attachments ADD COLUMN remote TEXT;
+"#;
+
+/// V4: where each polling channel left off (Telegram's update offset, …), written in the same
+/// transaction as the messages it covers.
+const V4: &str = r#"
+CREATE TABLE channel_cursors (
+    inbox_id INTEGER NOT NULL REFERENCES inboxes(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (inbox_id, name)
+) STRICT, WITHOUT ROWID;
 "#;
 
 #[cfg(test)]

@@ -18,87 +18,11 @@ pub mod thread;
 pub mod tls;
 pub mod worker;
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-
-use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
-
 use super::{SendError, Sent};
 use crate::caixa::Caixa;
 use crate::model::{ConnectionReport, Delivery, EmailSettings, InboxId, MessageId};
 use crate::store::{email, messages};
 pub use error::MailError;
-
-/// The running sync tasks, one per e-mail inbox, restarted when the inbox's settings change.
-#[derive(Default)]
-pub struct Workers {
-    running: Mutex<HashMap<InboxId, Worker>>,
-}
-
-struct Worker {
-    /// The settings it runs with (JSON), to notice edits.
-    settings: String,
-    cancel: CancellationToken,
-    commands: mpsc::UnboundedSender<worker::Command>,
-    task: JoinHandle<()>,
-}
-
-impl Workers {
-    /// Starts workers for new inboxes, restarts those whose settings changed, stops the rest.
-    pub fn reconcile(
-        &self,
-        caixa: &Caixa,
-        wanted: Vec<(InboxId, String)>,
-        parent: &CancellationToken,
-    ) {
-        let Ok(mut running) = self.running.lock() else {
-            return;
-        };
-        running.retain(|id, w| {
-            let keep =
-                wanted.iter().any(|(i, s)| i == id && *s == w.settings) && !w.task.is_finished();
-            if !keep {
-                w.cancel.cancel();
-            }
-            keep
-        });
-        for (id, settings) in wanted {
-            if running.contains_key(&id) {
-                continue;
-            }
-            let cancel = parent.child_token();
-            let (tx, rx) = mpsc::unbounded_channel();
-            let task = tokio::spawn(worker::run(caixa.clone(), id, cancel.clone(), rx));
-            running.insert(
-                id,
-                Worker {
-                    settings,
-                    cancel,
-                    commands: tx,
-                    task,
-                },
-            );
-        }
-    }
-
-    pub fn send(&self, inbox_id: InboxId, command: worker::Command) {
-        if let Ok(running) = self.running.lock() {
-            if let Some(w) = running.get(&inbox_id) {
-                let _ = w.commands.send(command);
-            }
-        }
-    }
-
-    pub fn stop_all(&self) {
-        if let Ok(mut running) = self.running.lock() {
-            for (_, w) in running.drain() {
-                w.cancel.cancel();
-            }
-        }
-    }
-}
 
 /// Sends one queued reply of an e-mail conversation.
 pub async fn send_reply(

@@ -7,7 +7,6 @@ use std::time::{Duration, Instant};
 
 use async_imap::types::Flag;
 use futures_util::TryStreamExt;
-use rand::Rng;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -17,8 +16,9 @@ use super::large;
 use super::parse::{self, ParsedMail};
 use super::thread::{self, Origin};
 use crate::caixa::Caixa;
+use crate::channels::workers::{backoff, Command};
 use crate::model::{CoreEvent, EmailSettings, InboxId, InboxSettings, InboxState};
-use crate::store::{attachments, email, inboxes, now_ms};
+use crate::store::{attachments, email, now_ms};
 
 /// IDLE is renewed well within the 29 minutes servers allow (RFC 2177).
 pub const IDLE_RENEW: Duration = Duration::from_secs(10 * 60);
@@ -28,15 +28,6 @@ const BACKOFF_MAX: Duration = Duration::from_secs(5 * 60);
 /// After an error only the agent can fix, try again this rarely (editing the inbox restarts
 /// the worker at once).
 const NEEDS_USER_RETRY: Duration = Duration::from_secs(15 * 60);
-
-/// Requests from the rest of the engine to a running worker.
-#[derive(Debug)]
-pub enum Command {
-    /// Set `\Seen` on these `(folder, uid)` copies.
-    MarkSeen(Vec<(String, u32)>),
-    /// Look for new mail now.
-    SyncNow,
-}
 
 pub async fn run(
     caixa: Caixa,
@@ -58,7 +49,7 @@ pub async fn run(
         let wait = if err.needs_user() {
             NEEDS_USER_RETRY
         } else {
-            backoff(failures)
+            backoff(failures, BACKOFF_MAX)
         };
         tracing::warn!(inbox = inbox_id, retry_in = ?wait, "e-mail: {err}");
         caixa.set_inbox_state(
@@ -74,13 +65,6 @@ pub async fn run(
             Some(_) = commands.recv() => {}
         }
     }
-}
-
-fn backoff(failures: u32) -> Duration {
-    let exp = Duration::from_secs(1) * 2u32.saturating_pow(failures.saturating_sub(1).min(12));
-    let exp = exp.min(BACKOFF_MAX);
-    let half = exp.as_millis() as u64 / 2;
-    Duration::from_millis(half + rand::rng().random_range(0..=half))
 }
 
 async fn session(
@@ -638,18 +622,6 @@ fn chrono_like_date(ms: i64) -> String {
     format!("{d}-{}-{y}", MONTHS[(m - 1) as usize])
 }
 
-pub(crate) fn inboxes_to_run(
-    conn: &rusqlite::Connection,
-) -> crate::error::Result<Vec<(InboxId, String)>> {
-    Ok(inboxes::list(conn)?
-        .into_iter()
-        .filter_map(|i| match &i.settings {
-            InboxSettings::Email(s) => Some((i.id, serde_json::to_string(s).unwrap_or_default())),
-            _ => None,
-        })
-        .collect())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -659,14 +631,5 @@ mod tests {
         assert_eq!(chrono_like_date(0), "1-Jan-1970");
         assert_eq!(chrono_like_date(1_793_700_000_000), "3-Nov-2026");
         assert_eq!(chrono_like_date(951_782_400_000), "29-Feb-2000");
-    }
-
-    #[test]
-    fn backoff_is_bounded() {
-        for f in 1..40 {
-            let b = backoff(f);
-            assert!(b <= BACKOFF_MAX, "{b:?}");
-            assert!(b >= Duration::from_millis(500));
-        }
     }
 }
