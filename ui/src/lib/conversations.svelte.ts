@@ -190,9 +190,16 @@ export class ConversationList {
     this.version++;
   }
 
-  /** Counts are cheap but events come in bursts, so coalesce them. */
+  /**
+   * Counts are cheap but events come in bursts, so coalesce them: at most one refresh per
+   * `delay`. A pending refresh is not pushed back by later events, or a steady stream of
+   * messages (one every < 300 ms) would keep the counts from ever updating.
+   */
   refreshCounts(delay = 300): void {
-    if (this.countsTimer) clearTimeout(this.countsTimer);
+    if (this.countsTimer) {
+      if (delay > 0) return;
+      clearTimeout(this.countsTimer);
+    }
     this.countsTimer = setTimeout(async () => {
       this.countsTimer = null;
       const seq = ++this.countsSeq;
