@@ -29,7 +29,7 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             commands::retry_message,
             commands::search,
             commands::test_email_connection,
-            commands::test_telegram_connection,
+            commands::test_connection,
             commands::message_html,
             commands::trust_sender,
             commands::open_attachment,

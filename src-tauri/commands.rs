@@ -158,19 +158,16 @@ pub async fn test_email_connection(
         .map_err(err)
 }
 
-/// Checks a Telegram bot token with Telegram (`getMe`); returns the bot's username.
+/// Checks a channel's provider credential (Telegram, WhatsApp, Twilio, LINE) with the
+/// provider; returns what it says about the account (e.g. `@acme_bot`, a phone number).
 #[tauri::command]
 #[specta::specta]
-pub async fn test_telegram_connection(
+pub async fn test_connection(
     caixa: State<'_, Caixa>,
-    settings: TelegramSettings,
-    token: Option<String>,
+    input: InboxInput,
     inbox_id: Option<InboxId>,
 ) -> Res<String> {
-    caixa
-        .test_telegram_connection(settings, token, inbox_id)
-        .await
-        .map_err(err)
+    caixa.test_connection(input, inbox_id).await.map_err(err)
 }
 
 #[tauri::command]

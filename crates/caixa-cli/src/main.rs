@@ -9,7 +9,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 use caixa_core::model::{
     ApiSettings, ConversationFilter, ConversationStatus, EmailSettings, InboxInput, InboxSettings,
-    MailSecurity, MailServer, TelegramSettings, WebsiteSettings,
+    LineSettings, MailSecurity, MailServer, MessengerSettings, TelegramSettings, TwilioSettings,
+    WebsiteSettings, WhatsAppSettings, XSettings,
 };
 use caixa_core::secrets::Secrets;
 use caixa_core::{Caixa, Config, Error};
@@ -215,6 +216,134 @@ enum AddKind {
         #[arg(long)]
         api_base_url: Option<String>,
     },
+    /// SMS (or WhatsApp) through a Twilio number, polled (no public address needed). The auth
+    /// token is read from stdin (--token-stdin) or $CAIXA_TWILIO_AUTH_TOKEN, never from the
+    /// command line, checked with Twilio and kept in the OS keychain.
+    Twilio {
+        #[command(flatten)]
+        common: AddCommon,
+        /// AC… (Twilio Console → Account info)
+        #[arg(long)]
+        account_sid: String,
+        /// The Twilio number customers write to: +15550100000 or whatsapp:+15550100000
+        #[arg(long)]
+        number: String,
+        /// Read the auth token from the first line of standard input
+        #[arg(long)]
+        token_stdin: bool,
+        /// Advanced: another REST API server (a test double)
+        #[arg(long)]
+        api_base_url: Option<String>,
+    },
+    /// A LINE official account (Messaging API; webhook through the gateway). The channel access
+    /// token and the channel secret are read from stdin (--secrets-stdin: two lines) or
+    /// $CAIXA_LINE_TOKEN and $CAIXA_LINE_CHANNEL_SECRET, never from the command line. Prints the
+    /// webhook URL to set in the LINE Developers Console.
+    Line {
+        #[command(flatten)]
+        common: AddCommon,
+        /// Read the channel access token and the channel secret from the first two lines of stdin
+        #[arg(long)]
+        secrets_stdin: bool,
+        /// Advanced: another Messaging API server (a test double)
+        #[arg(long)]
+        api_base_url: Option<String>,
+    },
+    /// X (Twitter) direct messages, polled. The OAuth 2.0 user token (scopes dm.read, dm.write,
+    /// users.read, tweet.read) is read from stdin (--token-stdin) or $CAIXA_X_TOKEN, never from
+    /// the command line, checked with X and kept in the OS keychain.
+    X {
+        #[command(flatten)]
+        common: AddCommon,
+        /// Read the access token from the first line of standard input
+        #[arg(long)]
+        token_stdin: bool,
+        /// Seconds between polls (default 60; X's rate limits can only make it longer)
+        #[arg(long)]
+        poll_seconds: Option<u32>,
+        /// Advanced: another API server (a test double)
+        #[arg(long)]
+        api_base_url: Option<String>,
+    },
+    /// Facebook Messenger for a Page, polled through the Graph API. The Page access token is
+    /// read from stdin (--token-stdin) or $CAIXA_META_PAGE_TOKEN, never from the command line.
+    Messenger {
+        #[command(flatten)]
+        page: PageArgs,
+    },
+    /// Instagram Direct for the professional account linked to a Page (same token and flags
+    /// as `messenger`).
+    Instagram {
+        #[command(flatten)]
+        page: PageArgs,
+    },
+    /// WhatsApp Business through Meta's Cloud API (webhook through the gateway). The access
+    /// token and the app secret are read from stdin (--secrets-stdin: two lines, token then
+    /// app secret) or $CAIXA_WHATSAPP_TOKEN and $CAIXA_WHATSAPP_APP_SECRET, never from the
+    /// command line; both go to the OS keychain. Prints the callback URL to register with Meta.
+    Whatsapp {
+        #[command(flatten)]
+        common: AddCommon,
+        /// The phone number ID (Meta App Dashboard → WhatsApp → API Setup)
+        #[arg(long)]
+        phone_number_id: String,
+        /// The webhook verify token to give Meta (default: generated)
+        #[arg(long)]
+        verify_token: Option<String>,
+        /// Read the access token and the app secret from the first two lines of stdin
+        #[arg(long)]
+        secrets_stdin: bool,
+        /// Advanced: the Graph API version (default v21.0)
+        #[arg(long)]
+        api_version: Option<String>,
+        /// Advanced: another Graph API server (a test double)
+        #[arg(long)]
+        api_base_url: Option<String>,
+    },
+}
+
+#[derive(Args)]
+struct PageArgs {
+    #[command(flatten)]
+    common: AddCommon,
+    /// The Facebook Page ID
+    #[arg(long)]
+    page_id: String,
+    /// Read the Page access token from the first line of standard input
+    #[arg(long)]
+    token_stdin: bool,
+    /// Seconds between polls (default 10)
+    #[arg(long)]
+    poll_seconds: Option<u32>,
+    /// Advanced: the Graph API version (default v21.0)
+    #[arg(long)]
+    api_version: Option<String>,
+    /// Advanced: another Graph API server (a test double)
+    #[arg(long)]
+    api_base_url: Option<String>,
+}
+
+impl PageArgs {
+    fn into_settings(self) -> anyhow::Result<(AddCommon, MessengerSettings, String)> {
+        let token = read_secret(
+            self.token_stdin,
+            "token-stdin",
+            "CAIXA_META_PAGE_TOKEN",
+            "Page access token",
+        )?;
+        Ok((
+            self.common,
+            MessengerSettings {
+                page_id: self.page_id,
+                page_name: None,
+                instagram_id: None,
+                poll_seconds: self.poll_seconds,
+                api_version: self.api_version,
+                api_base_url: self.api_base_url,
+            },
+            token,
+        ))
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -232,6 +361,33 @@ impl SecurityArg {
             SecurityArg::Plain => MailSecurity::Plain,
         }
     }
+}
+
+/// A credential and a webhook signing secret: the first two lines of stdin, or two environment
+/// variables `(name, what)`.
+fn two_secrets(
+    from_stdin: bool,
+    first: (&str, &str),
+    second: (&str, &str),
+) -> anyhow::Result<(String, String)> {
+    if from_stdin {
+        let mut lines = std::io::stdin().lines();
+        let mut next = |what: &str| -> anyhow::Result<String> {
+            Ok(lines
+                .next()
+                .transpose()
+                .with_context(|| format!("cannot read the {what} from stdin"))?
+                .unwrap_or_default()
+                .trim()
+                .to_string())
+        };
+        let a = next(first.1)?;
+        return Ok((a, next(second.1)?));
+    }
+    Ok((
+        read_secret(false, "secrets-stdin", first.0, first.1)?,
+        read_secret(false, "secrets-stdin", second.0, second.1)?,
+    ))
 }
 
 /// A credential from stdin (`flag` set) or the environment variable `var`; never from argv,
@@ -560,19 +716,30 @@ async fn inbox(data_dir: Option<PathBuf>, command: InboxCommand) -> anyhow::Resu
         }
         InboxCommand::Test { inbox_id, json } => {
             let inbox = caixa.get_inbox(inbox_id).await?;
-            if let InboxSettings::Telegram(settings) = &inbox.settings {
-                let token = caixa.inbox_secret(inbox_id).await?;
-                let checked = caixa.check_telegram_token(settings, &token).await;
-                let (bot, error) = match &checked {
-                    Ok(name) => (Some(name.clone()), None),
+            if !matches!(inbox.settings, InboxSettings::Email(_)) {
+                let checked = caixa
+                    .test_connection(
+                        InboxInput {
+                            name: inbox.name.clone(),
+                            settings: inbox.settings.clone(),
+                            password: None,
+                            webhook_secret: None,
+                        },
+                        Some(inbox_id),
+                    )
+                    .await;
+                let (account, error) = match &checked {
+                    Ok(a) => (Some(a.clone()), None),
                     Err(e) => (None, Some(e.to_string())),
                 };
                 if json {
-                    print_json(&json!({ "bot_username": bot, "telegram_error": error }))?;
+                    print_json(&json!({ "kind": inbox.kind, "account": account, "error": error }))?;
                 } else {
-                    match (&bot, &error) {
-                        (Some(b), _) => println!("Telegram: ok (@{b})"),
-                        (_, e) => println!("Telegram: {}", e.as_deref().unwrap_or("?")),
+                    match (&account, &error) {
+                        (Some(a), _) => println!("{}: ok ({a})", inbox.kind.label()),
+                        (_, e) => {
+                            println!("{}: {}", inbox.kind.label(), e.as_deref().unwrap_or("?"))
+                        }
                     }
                 }
                 checked?;
@@ -597,6 +764,7 @@ async fn inbox(data_dir: Option<PathBuf>, command: InboxCommand) -> anyhow::Resu
         }
         InboxCommand::Add { kind } => {
             let mut password = None;
+            let mut webhook_secret = None;
             let (common, settings) = match kind {
                 AddKind::Website {
                     common,
@@ -683,9 +851,106 @@ async fn inbox(data_dir: Option<PathBuf>, command: InboxCommand) -> anyhow::Resu
                     };
                     (common, InboxSettings::Telegram(settings))
                 }
+                AddKind::Twilio {
+                    common,
+                    account_sid,
+                    number,
+                    token_stdin,
+                    api_base_url,
+                } => {
+                    password = Some(read_secret(
+                        token_stdin,
+                        "token-stdin",
+                        "CAIXA_TWILIO_AUTH_TOKEN",
+                        "auth token",
+                    )?);
+                    let settings = TwilioSettings {
+                        account_sid,
+                        number,
+                        api_base_url,
+                    };
+                    (common, InboxSettings::Twilio(settings))
+                }
+                AddKind::Messenger { page } => {
+                    let (common, settings, token) = page.into_settings()?;
+                    password = Some(token);
+                    (common, InboxSettings::Messenger(settings))
+                }
+                AddKind::Instagram { page } => {
+                    let (common, settings, token) = page.into_settings()?;
+                    password = Some(token);
+                    (common, InboxSettings::Instagram(settings))
+                }
+                AddKind::X {
+                    common,
+                    token_stdin,
+                    poll_seconds,
+                    api_base_url,
+                } => {
+                    password = Some(read_secret(
+                        token_stdin,
+                        "token-stdin",
+                        "CAIXA_X_TOKEN",
+                        "access token",
+                    )?);
+                    let settings = XSettings {
+                        username: None,
+                        user_id: None,
+                        poll_seconds,
+                        api_base_url,
+                    };
+                    (common, InboxSettings::X(settings))
+                }
+                AddKind::Line {
+                    common,
+                    secrets_stdin,
+                    api_base_url,
+                } => {
+                    let (token, secret) = two_secrets(
+                        secrets_stdin,
+                        ("CAIXA_LINE_TOKEN", "channel access token"),
+                        ("CAIXA_LINE_CHANNEL_SECRET", "channel secret"),
+                    )?;
+                    password = Some(token);
+                    webhook_secret = Some(secret);
+                    let settings = LineSettings {
+                        bot_name: None,
+                        api_base_url,
+                    };
+                    (common, InboxSettings::Line(settings))
+                }
+                AddKind::Whatsapp {
+                    common,
+                    phone_number_id,
+                    verify_token,
+                    secrets_stdin,
+                    api_version,
+                    api_base_url,
+                } => {
+                    let (token, app_secret) = two_secrets(
+                        secrets_stdin,
+                        ("CAIXA_WHATSAPP_TOKEN", "access token"),
+                        ("CAIXA_WHATSAPP_APP_SECRET", "app secret"),
+                    )?;
+                    password = Some(token);
+                    webhook_secret = Some(app_secret);
+                    let settings = WhatsAppSettings {
+                        phone_number_id,
+                        display_phone: None,
+                        verify_token: verify_token.unwrap_or_default(),
+                        api_version,
+                        api_base_url,
+                    };
+                    (common, InboxSettings::WhatsApp(settings))
+                }
             };
             let secret_flag = match &settings {
-                InboxSettings::Telegram(_) => "token-stdin",
+                InboxSettings::Telegram(_)
+                | InboxSettings::Twilio(_)
+                | InboxSettings::X(_)
+                | InboxSettings::Messenger(_)
+                | InboxSettings::Instagram(_) => "token-stdin",
+                InboxSettings::WhatsApp(_) | InboxSettings::Line(_) => "secrets-stdin",
                 _ => "password-stdin",
             };
             let view = caixa
@@ -693,6 +958,7 @@ async fn inbox(data_dir: Option<PathBuf>, command: InboxCommand) -> anyhow::Resu
                     password,
                     name: common.name,
                     settings,
+                    webhook_secret,
                 })
                 .await
                 // The CLI names the flag, not the field.
@@ -705,9 +971,10 @@ async fn inbox(data_dir: Option<PathBuf>, command: InboxCommand) -> anyhow::Resu
                             if field.field == "password" {
                                 field.field = secret_flag.into();
                             }
-                            if field.field == "api_base_url" {
-                                field.field = "api-base-url".into();
+                            if field.field == "webhook_secret" {
+                                field.field = "secrets-stdin".into();
                             }
+                            field.field = field.field.replace('_', "-");
                         }
                         Error::Validation(f)
                     }
@@ -740,6 +1007,15 @@ async fn inbox(data_dir: Option<PathBuf>, command: InboxCommand) -> anyhow::Resu
                 }
                 if let InboxSettings::Telegram(t) = &view.inbox.settings {
                     out["bot_username"] = json!(t.bot_username);
+                }
+                if let InboxSettings::Line(l) = &view.inbox.settings {
+                    out["bot_name"] = json!(l.bot_name);
+                    out["webhook_url"] = json!(view.endpoint_url);
+                }
+                if let InboxSettings::WhatsApp(w) = &view.inbox.settings {
+                    out["display_phone"] = json!(w.display_phone);
+                    out["callback_url"] = json!(view.endpoint_url);
+                    out["verify_token"] = json!(w.verify_token);
                 }
                 return print_json(&out);
             }

@@ -307,7 +307,15 @@ impl Caixa {
     // ---- inboxes -------------------------------------------------------------------------
 
     fn inbox_state(&self, inbox: &Inbox) -> InboxState {
-        if matches!(inbox.kind, ChannelKind::Email | ChannelKind::Telegram) {
+        if matches!(
+            inbox.kind,
+            ChannelKind::Email
+                | ChannelKind::Telegram
+                | ChannelKind::Twilio
+                | ChannelKind::X
+                | ChannelKind::Messenger
+                | ChannelKind::Instagram
+        ) {
             return self
                 .inner
                 .inbox_states
@@ -340,7 +348,15 @@ impl Caixa {
                 None,
                 Some(format!("{base}/api/v1/inboxes/{}/messages", inbox.token)),
             ),
-            ChannelKind::Email | ChannelKind::Telegram => (None, None, None),
+            ChannelKind::Email
+            | ChannelKind::Telegram
+            | ChannelKind::Twilio
+            | ChannelKind::X
+            | ChannelKind::Messenger
+            | ChannelKind::Instagram => (None, None, None),
+            ChannelKind::WhatsApp | ChannelKind::Line => {
+                (None, None, Some(format!("{base}/hooks/{}", inbox.token)))
+            }
         };
         InboxView {
             state: self.inbox_state(&inbox),
@@ -372,24 +388,38 @@ impl Caixa {
     /// keychain failure leaves nothing half-created.
     pub async fn add_inbox(&self, input: InboxInput) -> Result<InboxView> {
         let mut input = inbox_config::validate(&input)?;
-        if let InboxSettings::Telegram(t) = &mut input.settings {
-            let token = input.password.as_deref().unwrap_or_default();
-            t.bot_username = Some(self.check_telegram_token(t, token).await?);
-        }
+        let token = input.password.clone().unwrap_or_default();
+        self.check_credentials(&mut input.settings, &token).await?;
+        let webhook_secret = match webhook_secret_ask(input.settings.kind()) {
+            Some(ask) => match input.webhook_secret.as_deref().map(str::trim) {
+                Some(s) if !s.is_empty() => Some(s.to_string()),
+                _ => return Err(Error::field("webhook_secret", ask)),
+            },
+            None => None,
+        };
         let token = inbox_config::new_token();
         let secret = match input.settings.kind() {
             ChannelKind::Api => Some(inbox_config::new_secret()),
-            ChannelKind::Email | ChannelKind::Telegram => match input.password.as_deref() {
-                Some(p) if !p.is_empty() => Some(p.to_string()),
-                _ if input.settings.kind() == ChannelKind::Telegram => {
-                    return Err(Error::field(
-                        "password",
-                        "Paste the bot token from @BotFather.",
-                    ))
-                }
-                _ => return Err(Error::field("password", "Enter the mailbox password.")),
-            },
             ChannelKind::Website => None,
+            kind => match input.password.as_deref() {
+                // A mailbox password may start or end with a space; tokens never do.
+                Some(p) if kind == ChannelKind::Email && !p.is_empty() => Some(p.to_string()),
+                Some(p) if !p.trim().is_empty() => Some(p.trim().to_string()),
+                _ => {
+                    let ask = match kind {
+                        ChannelKind::Telegram => "Paste the bot token from @BotFather.",
+                        ChannelKind::WhatsApp => "Paste the access token.",
+                        ChannelKind::Twilio => "Paste the auth token from the Twilio Console.",
+                        ChannelKind::Line => "Paste the channel access token.",
+                        ChannelKind::X => "Paste the OAuth 2.0 user access token.",
+                        ChannelKind::Messenger | ChannelKind::Instagram => {
+                            "Paste the Page access token."
+                        }
+                        _ => "Enter the mailbox password.",
+                    };
+                    return Err(Error::field("password", ask));
+                }
+            },
         };
         let secret_ref = match secret {
             Some(secret) => {
@@ -399,6 +429,13 @@ impl Caixa {
             }
             None => None,
         };
+        if let Some(w) = &webhook_secret {
+            self.inner
+                .cfg
+                .secrets
+                .set(&webhook_secret_ref(&token), w)
+                .await?;
+        }
         let now = now_ms();
         let stored = {
             let (input, token, secret_ref) = (input.clone(), token.clone(), secret_ref.clone());
@@ -423,6 +460,14 @@ impl Caixa {
                 if let Some(r) = &secret_ref {
                     let _ = self.inner.cfg.secrets.delete(r).await;
                 }
+                if webhook_secret.is_some() {
+                    let _ = self
+                        .inner
+                        .cfg
+                        .secrets
+                        .delete(&webhook_secret_ref(&token))
+                        .await;
+                }
                 return Err(e);
             }
         };
@@ -434,17 +479,36 @@ impl Caixa {
 
     pub async fn update_inbox(&self, id: InboxId, input: InboxInput) -> Result<InboxView> {
         let mut input = inbox_config::validate(&input)?;
-        if let InboxSettings::Telegram(t) = &mut input.settings {
+        if credential_checked(input.settings.kind()) {
             let token = match input.password.as_deref().filter(|p| !p.is_empty()) {
                 Some(t) => t.to_string(),
                 None => self.inbox_secret(id).await?,
             };
-            t.bot_username = Some(self.check_telegram_token(t, &token).await?);
+            self.check_credentials(&mut input.settings, &token).await?;
+        }
+        if webhook_secret_ask(input.settings.kind()).is_some() {
+            if let Some(secret) = input.webhook_secret.as_deref().map(str::trim) {
+                if !secret.is_empty() {
+                    let inbox_token = self.get_inbox(id).await?.token;
+                    self.inner
+                        .cfg
+                        .secrets
+                        .set(&webhook_secret_ref(&inbox_token), secret)
+                        .await?;
+                }
+            }
         }
         if let Some(password) = input.password.as_deref().filter(|p| !p.is_empty()) {
             if matches!(
                 input.settings.kind(),
-                ChannelKind::Email | ChannelKind::Telegram
+                ChannelKind::Email
+                    | ChannelKind::Telegram
+                    | ChannelKind::WhatsApp
+                    | ChannelKind::Twilio
+                    | ChannelKind::Line
+                    | ChannelKind::X
+                    | ChannelKind::Messenger
+                    | ChannelKind::Instagram
             ) {
                 let reference = self
                     .inner
@@ -481,6 +545,7 @@ impl Caixa {
 
     /// Deletes the inbox and its conversations from this computer, and its secret.
     pub async fn delete_inbox(&self, id: InboxId) -> Result<()> {
+        let inbox_token = self.get_inbox(id).await?.token;
         let secret_ref = self
             .inner
             .store
@@ -491,10 +556,78 @@ impl Caixa {
                 tracing::warn!("could not remove the inbox secret from the keychain: {e}");
             }
         }
+        // Only some kinds have one; deleting a missing entry is harmless.
+        let _ = self
+            .inner
+            .cfg
+            .secrets
+            .delete(&webhook_secret_ref(&inbox_token))
+            .await;
         self.inner.bus.emit(CoreEvent::InboxesChanged);
         self.inner.bus.emit(CoreEvent::Resync);
         self.reconcile_workers().await;
         Ok(())
+    }
+
+    /// Checks a provider credential before saving and fills in what the provider reports
+    /// (bot name, phone number). Kinds without a provider account pass.
+    async fn check_credentials(&self, settings: &mut InboxSettings, token: &str) -> Result<()> {
+        match settings {
+            InboxSettings::Telegram(t) => {
+                t.bot_username = Some(self.check_telegram_token(t, token).await?);
+            }
+            InboxSettings::WhatsApp(w) => {
+                w.display_phone = Some(self.check_whatsapp(w, token).await?);
+            }
+            InboxSettings::Twilio(t) => {
+                self.check_twilio(t, token).await?;
+            }
+            InboxSettings::Line(l) => {
+                l.bot_name = Some(self.check_line(l, token).await?);
+            }
+            InboxSettings::Messenger(m) | InboxSettings::Instagram(m) => {
+                if token.trim().is_empty() {
+                    return Err(Error::field(
+                        "password",
+                        "Paste a Page access token with the pages_messaging permission.",
+                    ));
+                }
+                m.page_name = Some(
+                    crate::channels::messenger::check(&self.inner.http, m, token.trim())
+                        .await
+                        .map_err(|reason| Error::field("password", reason))?,
+                );
+            }
+            InboxSettings::X(x) => {
+                if token.trim().is_empty() {
+                    return Err(Error::field(
+                        "password",
+                        "Paste an OAuth 2.0 user access token with the dm.read and dm.write scopes.",
+                    ));
+                }
+                let (id, username) = crate::channels::x::check(&self.inner.http, x, token.trim())
+                    .await
+                    .map_err(|reason| Error::field("password", reason))?;
+                x.user_id = Some(id);
+                x.username = Some(username);
+            }
+            InboxSettings::Website(_) | InboxSettings::Api(_) | InboxSettings::Email(_) => {}
+        }
+        Ok(())
+    }
+
+    /// Asks LINE about the channel access token (`/v2/bot/info`): the bot's name, or the
+    /// reason on the token field.
+    pub async fn check_line(&self, settings: &LineSettings, token: &str) -> Result<String> {
+        if token.trim().is_empty() {
+            return Err(Error::field(
+                "password",
+                "Paste the channel access token (LINE Developers Console → Messaging API).",
+            ));
+        }
+        crate::channels::line::check(&self.inner.http, settings, token.trim())
+            .await
+            .map_err(|reason| Error::field("password", reason))
     }
 
     /// Asks Telegram who the token belongs to (`getMe`): the bot's username, or the reason in
@@ -513,6 +646,44 @@ impl Caixa {
         crate::channels::telegram::check(&self.inner.http, settings, token.trim())
             .await
             .map_err(|reason| Error::field("password", reason))
+    }
+
+    /// Asks Meta about the WhatsApp number (`GET /{phone-number-id}`): how it is displayed, or
+    /// the reason on the access token field.
+    pub async fn check_whatsapp(&self, settings: &WhatsAppSettings, token: &str) -> Result<String> {
+        if token.trim().is_empty() {
+            return Err(Error::field(
+                "password",
+                "Paste the access token (a system user token of your Meta business).",
+            ));
+        }
+        crate::channels::whatsapp::check(&self.inner.http, settings, token.trim())
+            .await
+            .map_err(|reason| Error::field("password", reason))
+    }
+
+    /// Checks Twilio credentials (a one-message list request): the reason on the token field
+    /// if Twilio refuses.
+    pub async fn check_twilio(&self, settings: &TwilioSettings, token: &str) -> Result<String> {
+        if token.trim().is_empty() {
+            return Err(Error::field(
+                "password",
+                "Paste the auth token from the Twilio Console.",
+            ));
+        }
+        crate::channels::twilio::check(&self.inner.http, settings, token.trim())
+            .await
+            .map_err(|reason| Error::field("password", reason))
+    }
+
+    /// The secret that signs an inbox's webhooks (WhatsApp: the Meta app secret).
+    pub async fn inbox_webhook_secret(&self, id: InboxId) -> Result<String> {
+        let token = self.get_inbox(id).await?.token;
+        self.inner
+            .cfg
+            .secrets
+            .get(&webhook_secret_ref(&token))
+            .await
     }
 
     pub async fn inbox_secret(&self, id: InboxId) -> Result<String> {
@@ -579,7 +750,30 @@ impl Caixa {
         let files = self
             .check_reply_files(conversation_id, files, private)
             .await?;
-        // A reply may be only files; the list shows their names then.
+        if !private {
+            let row = self.get_conversation(conversation_id).await?;
+            if let Some(closes) = row.reply_window_closes_at {
+                if closes < now_ms() {
+                    let window = match row.channel.reply_window_ms() {
+                        Some(ms) if ms >= 48 * 3600 * 1000 => format!("{} days", ms / 86_400_000),
+                        Some(ms) => format!("{} hours", ms / 3_600_000),
+                        None => "a while".to_string(),
+                    };
+                    let only = if row.channel == ChannelKind::WhatsApp {
+                        " WhatsApp only delivers approved templates now (not supported in Caixa yet)."
+                    } else {
+                        ""
+                    };
+                    return Err(Error::field(
+                        "content",
+                        format!(
+                            "The customer last wrote more than {window} ago, so {} no longer accepts a reply here.{only} Write a private note, or wait for the customer to write again.",
+                            row.channel.label()
+                        ),
+                    ));
+                }
+            }
+        }
         let content = if files.is_empty() || !content.trim().is_empty() {
             check_content(content)?
         } else {
@@ -766,6 +960,7 @@ impl Caixa {
             name: "test".into(),
             settings: InboxSettings::Email(settings),
             password: None,
+            webhook_secret: None,
         })?;
         let InboxSettings::Email(settings) = checked.settings else {
             return Err(Error::Internal("validated settings changed kind".into()));
@@ -774,28 +969,41 @@ impl Caixa {
         Ok(email_channel::test_connection(&tls, &settings, &password).await)
     }
 
-    /// Checks a Telegram bot token before (or after) saving: the bot's username, or the
-    /// reason on the token field. Without a token, the stored one of `inbox_id` is used.
-    pub async fn test_telegram_connection(
+    /// Checks an inbox's provider credential before (or after) saving: what the provider says
+    /// about the account (bot name, phone number…), or the reason on the right field. Without a
+    /// credential in `input`, the stored one of `inbox_id` is used. E-mail has its own check
+    /// (`test_email_connection`, two servers).
+    pub async fn test_connection(
         &self,
-        settings: TelegramSettings,
-        token: Option<String>,
+        input: InboxInput,
         inbox_id: Option<InboxId>,
     ) -> Result<String> {
-        let token = match (token.filter(|t| !t.trim().is_empty()), inbox_id) {
+        let mut input = inbox_config::validate(&input)?;
+        if !credential_checked(input.settings.kind()) {
+            return Err(Error::field(
+                "kind",
+                "This kind of inbox has no provider account to check.",
+            ));
+        }
+        let token = match (
+            input.password.clone().filter(|t| !t.trim().is_empty()),
+            inbox_id,
+        ) {
             (Some(t), _) => t,
             (None, Some(id)) => self.inbox_secret(id).await?,
             (None, None) => String::new(),
         };
-        let checked = inbox_config::validate(&InboxInput {
-            name: "test".into(),
-            settings: InboxSettings::Telegram(settings),
-            password: None,
-        })?;
-        let InboxSettings::Telegram(settings) = checked.settings else {
-            return Err(Error::Internal("validated settings changed kind".into()));
-        };
-        self.check_telegram_token(&settings, &token).await
+        self.check_credentials(&mut input.settings, &token).await?;
+        Ok(match &input.settings {
+            InboxSettings::Telegram(t) => t.bot_username.clone().map(|u| format!("@{u}")),
+            InboxSettings::WhatsApp(w) => w.display_phone.clone(),
+            InboxSettings::Twilio(t) => Some(t.number.clone()),
+            InboxSettings::Line(l) => l.bot_name.clone(),
+            InboxSettings::X(x) => x.username.clone().map(|u| format!("@{u}")),
+            InboxSettings::Messenger(m) | InboxSettings::Instagram(m) => m.page_name.clone(),
+            _ => None,
+        }
+        .unwrap_or_default())
     }
 
     /// The HTML body of an e-mail, as a sandboxable document. Remote images stay blocked
@@ -914,6 +1122,38 @@ impl Caixa {
         }
         Ok(stored)
     }
+}
+
+/// Kinds whose credential is checked with the provider when saved.
+fn credential_checked(kind: ChannelKind) -> bool {
+    matches!(
+        kind,
+        ChannelKind::Telegram
+            | ChannelKind::WhatsApp
+            | ChannelKind::Twilio
+            | ChannelKind::Line
+            | ChannelKind::X
+            | ChannelKind::Messenger
+            | ChannelKind::Instagram
+    )
+}
+
+/// Kinds whose webhooks are signed with a secret the user pastes, and how to ask for it.
+fn webhook_secret_ask(kind: ChannelKind) -> Option<&'static str> {
+    match kind {
+        ChannelKind::WhatsApp => Some(
+            "Paste the app secret (Meta App Dashboard → App settings → Basic): it checks that webhooks come from Meta.",
+        ),
+        ChannelKind::Line => Some(
+            "Paste the channel secret (LINE Developers Console → Basic settings): it checks that webhooks come from LINE.",
+        ),
+        _ => None,
+    }
+}
+
+/// Where the secret that signs an inbox's webhooks lives in the keychain.
+fn webhook_secret_ref(inbox_token: &str) -> String {
+    format!("inbox/{inbox_token}/webhook-secret")
 }
 
 /// Owned form of [`Incoming`], to move into the writer thread.

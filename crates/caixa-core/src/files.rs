@@ -14,7 +14,10 @@ pub const MAX_REPLY_FILES_BYTES: i64 = 25 * 1024 * 1024;
 
 /// Channels whose replies can carry files.
 pub fn sends_files(kind: ChannelKind) -> bool {
-    matches!(kind, ChannelKind::Email | ChannelKind::Telegram)
+    matches!(
+        kind,
+        ChannelKind::Email | ChannelKind::Telegram | ChannelKind::WhatsApp
+    )
 }
 
 impl Caixa {

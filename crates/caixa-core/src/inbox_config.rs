@@ -99,12 +99,161 @@ pub fn validate(input: &InboxInput) -> Result<InboxInput> {
             }
             InboxSettings::Telegram(t)
         }
+        InboxSettings::WhatsApp(w) => {
+            let mut w = w.clone();
+            w.phone_number_id = w.phone_number_id.trim().to_string();
+            w.verify_token = w.verify_token.trim().to_string();
+            if w.verify_token.is_empty() {
+                w.verify_token = new_visitor_token();
+            }
+            if w.phone_number_id.is_empty()
+                || !w.phone_number_id.bytes().all(|b| b.is_ascii_digit())
+            {
+                err(
+                    "phone_number_id",
+                    "Enter the phone number ID (digits) from Meta's WhatsApp API Setup page.",
+                );
+            }
+            w.api_version = w
+                .api_version
+                .as_deref()
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_string);
+            if let Some(v) = &w.api_version {
+                let ok = v.strip_prefix('v').is_some_and(|n| {
+                    !n.is_empty()
+                        && n.split('.')
+                            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+                });
+                if !ok {
+                    err("api_version", "Use a Graph API version like v21.0.");
+                }
+            }
+            w.api_base_url = w
+                .api_base_url
+                .as_deref()
+                .map(|u| u.trim().trim_end_matches('/'))
+                .filter(|u| !u.is_empty())
+                .map(str::to_string);
+            if let Some(url) = &w.api_base_url {
+                if let Err(m) = http_url(url) {
+                    err("api_base_url", m);
+                }
+            }
+            InboxSettings::WhatsApp(w)
+        }
+        InboxSettings::Twilio(t) => {
+            let mut t = t.clone();
+            t.account_sid = t.account_sid.trim().to_string();
+            t.number = t.number.trim().replace([' ', '-', '(', ')'], "");
+            let sid_ok = t.account_sid.len() == 34
+                && t.account_sid.starts_with("AC")
+                && t.account_sid[2..].bytes().all(|b| b.is_ascii_hexdigit());
+            if !sid_ok {
+                err(
+                    "account_sid",
+                    "Enter the Account SID from the Twilio Console (AC followed by 32 characters).",
+                );
+            }
+            let digits = t.number.strip_prefix("whatsapp:").unwrap_or(&t.number);
+            let number_ok = digits.strip_prefix('+').is_some_and(|d| {
+                (6..=15).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_digit())
+            });
+            if !number_ok {
+                err(
+                    "number",
+                    "Enter the Twilio number in international format, like +5511999990000 (or whatsapp:+5511999990000).",
+                );
+            }
+            t.api_base_url = t
+                .api_base_url
+                .as_deref()
+                .map(|u| u.trim().trim_end_matches('/'))
+                .filter(|u| !u.is_empty())
+                .map(str::to_string);
+            if let Some(url) = &t.api_base_url {
+                if let Err(m) = http_url(url) {
+                    err("api_base_url", m);
+                }
+            }
+            InboxSettings::Twilio(t)
+        }
+        InboxSettings::Line(l) => {
+            let mut l = l.clone();
+            l.api_base_url = l
+                .api_base_url
+                .as_deref()
+                .map(|u| u.trim().trim_end_matches('/'))
+                .filter(|u| !u.is_empty())
+                .map(str::to_string);
+            if let Some(url) = &l.api_base_url {
+                if let Err(m) = http_url(url) {
+                    err("api_base_url", m);
+                }
+            }
+            InboxSettings::Line(l)
+        }
+        InboxSettings::X(x) => {
+            let mut x = x.clone();
+            if x.poll_seconds == Some(0) || x.poll_seconds.is_some_and(|s| s > 3600) {
+                err("poll_seconds", "Poll between every 1 and 3600 seconds.");
+            }
+            x.api_base_url = x
+                .api_base_url
+                .as_deref()
+                .map(|u| u.trim().trim_end_matches('/'))
+                .filter(|u| !u.is_empty())
+                .map(str::to_string);
+            if let Some(url) = &x.api_base_url {
+                if let Err(m) = http_url(url) {
+                    err("api_base_url", m);
+                }
+            }
+            InboxSettings::X(x)
+        }
+        InboxSettings::Messenger(m) | InboxSettings::Instagram(m) => {
+            let mut m = m.clone();
+            m.page_id = m.page_id.trim().to_string();
+            if m.page_id.is_empty() || !m.page_id.bytes().all(|b| b.is_ascii_digit()) {
+                err(
+                    "page_id",
+                    "Enter the Facebook Page ID (digits; Page settings → About → Page transparency).",
+                );
+            }
+            if m.poll_seconds == Some(0) || m.poll_seconds.is_some_and(|s| s > 3600) {
+                err("poll_seconds", "Poll between every 1 and 3600 seconds.");
+            }
+            m.api_version = m
+                .api_version
+                .as_deref()
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_string);
+            m.api_base_url = m
+                .api_base_url
+                .as_deref()
+                .map(|u| u.trim().trim_end_matches('/'))
+                .filter(|u| !u.is_empty())
+                .map(str::to_string);
+            if let Some(url) = &m.api_base_url {
+                if let Err(msg) = http_url(url) {
+                    err("api_base_url", msg);
+                }
+            }
+            if matches!(input.settings, InboxSettings::Instagram(_)) {
+                InboxSettings::Instagram(m)
+            } else {
+                InboxSettings::Messenger(m)
+            }
+        }
     };
     if errors.is_empty() {
         Ok(InboxInput {
             name,
             settings,
             password: input.password.clone(),
+            webhook_secret: input.webhook_secret.clone(),
         })
     } else {
         Err(Error::Validation(errors))
@@ -207,6 +356,7 @@ mod tests {
                 welcome_text: "".into(),
                 color: color.into(),
             }),
+            webhook_secret: None,
         }
     }
 
@@ -246,6 +396,7 @@ mod tests {
             settings: InboxSettings::Api(ApiSettings {
                 webhook_url: Some("javascript:alert(1)".into()),
             }),
+            webhook_secret: None,
         };
         assert_eq!(fields(validate(&api).unwrap_err()), ["webhook_url"]);
     }
@@ -256,6 +407,7 @@ mod tests {
             name: "Support".into(),
             settings: InboxSettings::Api(ApiSettings { webhook_url: None }),
             password: Some("hunter2-secret".into()),
+            webhook_secret: None,
         };
         let shown = format!("{input:?}");
         assert!(!shown.contains("hunter2"), "{shown}");
@@ -282,6 +434,7 @@ mod tests {
                 mark_seen: true,
             }),
             password: Some("pw".into()),
+            webhook_secret: None,
         };
         let ok = validate(&input(
             " Support@Acme.Example ",

@@ -18,6 +18,15 @@ pub enum ChannelKind {
     Api,
     Email,
     Telegram,
+    #[serde(rename = "whatsapp")]
+    WhatsApp,
+    /// SMS (or WhatsApp) through a Twilio number.
+    Twilio,
+    Line,
+    /// X (Twitter) direct messages.
+    X,
+    Messenger,
+    Instagram,
 }
 
 impl ChannelKind {
@@ -27,6 +36,22 @@ impl ChannelKind {
             ChannelKind::Api => "api",
             ChannelKind::Email => "email",
             ChannelKind::Telegram => "telegram",
+            ChannelKind::WhatsApp => "whatsapp",
+            ChannelKind::Twilio => "twilio",
+            ChannelKind::Line => "line",
+            ChannelKind::X => "x",
+            ChannelKind::Messenger => "messenger",
+            ChannelKind::Instagram => "instagram",
+        }
+    }
+
+    /// How long after the customer's last message free-form replies are allowed.
+    pub fn reply_window_ms(self) -> Option<i64> {
+        match self {
+            ChannelKind::WhatsApp => Some(24 * 3600 * 1000),
+            // 24 h for any reply, then 7 days with Meta's HUMAN_AGENT tag.
+            ChannelKind::Messenger | ChannelKind::Instagram => Some(7 * 24 * 3600 * 1000),
+            _ => None,
         }
     }
 
@@ -36,6 +61,12 @@ impl ChannelKind {
             "api" => Some(ChannelKind::Api),
             "email" => Some(ChannelKind::Email),
             "telegram" => Some(ChannelKind::Telegram),
+            "whatsapp" => Some(ChannelKind::WhatsApp),
+            "twilio" => Some(ChannelKind::Twilio),
+            "line" => Some(ChannelKind::Line),
+            "x" => Some(ChannelKind::X),
+            "messenger" => Some(ChannelKind::Messenger),
+            "instagram" => Some(ChannelKind::Instagram),
             _ => None,
         }
     }
@@ -47,6 +78,12 @@ impl ChannelKind {
             ChannelKind::Api => "API",
             ChannelKind::Email => "e-mail",
             ChannelKind::Telegram => "Telegram",
+            ChannelKind::WhatsApp => "WhatsApp",
+            ChannelKind::Twilio => "SMS (Twilio)",
+            ChannelKind::Line => "LINE",
+            ChannelKind::X => "X",
+            ChannelKind::Messenger => "Messenger",
+            ChannelKind::Instagram => "Instagram",
         }
     }
 }
@@ -210,6 +247,94 @@ pub struct TelegramSettings {
     pub api_base_url: Option<String>,
 }
 
+/// Settings of a WhatsApp Business (Cloud API) inbox. The access token and the app secret are
+/// in the OS keychain, never here.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
+pub struct WhatsAppSettings {
+    /// The Cloud API phone number ID (Meta App Dashboard → WhatsApp → API Setup).
+    pub phone_number_id: String,
+    /// The number as Meta reported it when the inbox was saved.
+    #[serde(default)]
+    pub display_phone: Option<String>,
+    /// The token Meta sends when registering the webhook; generated when left empty.
+    #[serde(default)]
+    pub verify_token: String,
+    /// Advanced: the Graph API version (default `v21.0`).
+    #[serde(default)]
+    pub api_version: Option<String>,
+    /// Advanced: the Graph API server (default `https://graph.facebook.com`).
+    #[serde(default)]
+    pub api_base_url: Option<String>,
+}
+
+/// Settings of a Twilio inbox (SMS, or WhatsApp through Twilio). The auth token is in the OS
+/// keychain, never here.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
+pub struct TwilioSettings {
+    /// `AC` followed by 32 hex digits (Twilio Console → Account info).
+    pub account_sid: String,
+    /// The Twilio number customers write to: `+15550100000` (SMS) or
+    /// `whatsapp:+15550100000`.
+    pub number: String,
+    /// Advanced: the REST API server (default `https://api.twilio.com`).
+    #[serde(default)]
+    pub api_base_url: Option<String>,
+}
+
+/// Settings of a LINE official account inbox (Messaging API). The channel access token and
+/// the channel secret are in the OS keychain, never here.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
+pub struct LineSettings {
+    /// The bot's name, as LINE reported it when the inbox was saved.
+    #[serde(default)]
+    pub bot_name: Option<String>,
+    /// Advanced: the Messaging API server (default `https://api.line.me`, content from
+    /// `https://api-data.line.me`); when set, it serves both.
+    #[serde(default)]
+    pub api_base_url: Option<String>,
+}
+
+/// Settings of an X (Twitter) direct-message inbox. The OAuth 2.0 user token is in the OS
+/// keychain, never here.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
+pub struct XSettings {
+    /// The account's @username and id, as X reported them when the inbox was saved.
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub user_id: Option<String>,
+    /// Seconds between polls (default 60); X's rate-limit headers can only make it longer.
+    #[serde(default)]
+    pub poll_seconds: Option<u32>,
+    /// Advanced: the API server (default `https://api.x.com`).
+    #[serde(default)]
+    pub api_base_url: Option<String>,
+}
+
+/// Settings of a Messenger or Instagram inbox (a Facebook Page, and its linked Instagram
+/// professional account). The Page access token is in the OS keychain, never here.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
+pub struct MessengerSettings {
+    /// The Facebook Page ID.
+    pub page_id: String,
+    /// The Page's name, as Meta reported it when the inbox was saved.
+    #[serde(default)]
+    pub page_name: Option<String>,
+    /// Instagram: the linked account's id, as Meta reported it (to tell its own messages
+    /// apart).
+    #[serde(default)]
+    pub instagram_id: Option<String>,
+    /// Seconds between polls (default 10).
+    #[serde(default)]
+    pub poll_seconds: Option<u32>,
+    /// Advanced: the Graph API version (default `v21.0`).
+    #[serde(default)]
+    pub api_version: Option<String>,
+    /// Advanced: the Graph API server (default `https://graph.facebook.com`).
+    #[serde(default)]
+    pub api_base_url: Option<String>,
+}
+
 /// How a mail connection is protected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Type)]
 #[serde(rename_all = "snake_case")]
@@ -273,6 +398,13 @@ pub enum InboxSettings {
     Api(ApiSettings),
     Email(EmailSettings),
     Telegram(TelegramSettings),
+    #[serde(rename = "whatsapp")]
+    WhatsApp(WhatsAppSettings),
+    Twilio(TwilioSettings),
+    Line(LineSettings),
+    X(XSettings),
+    Messenger(MessengerSettings),
+    Instagram(MessengerSettings),
 }
 
 impl InboxSettings {
@@ -282,6 +414,12 @@ impl InboxSettings {
             InboxSettings::Api(_) => ChannelKind::Api,
             InboxSettings::Email(_) => ChannelKind::Email,
             InboxSettings::Telegram(_) => ChannelKind::Telegram,
+            InboxSettings::WhatsApp(_) => ChannelKind::WhatsApp,
+            InboxSettings::Twilio(_) => ChannelKind::Twilio,
+            InboxSettings::Line(_) => ChannelKind::Line,
+            InboxSettings::X(_) => ChannelKind::X,
+            InboxSettings::Messenger(_) => ChannelKind::Messenger,
+            InboxSettings::Instagram(_) => ChannelKind::Instagram,
         }
     }
 }
@@ -292,10 +430,18 @@ impl InboxSettings {
 pub struct InboxInput {
     pub name: String,
     pub settings: InboxSettings,
-    /// The inbox's credential, moved to the keychain on save: the mailbox password (e-mail)
-    /// or the bot token (Telegram). When editing, `None` keeps the stored one.
+    /// The inbox's credential, moved to the keychain on save: the mailbox password (e-mail),
+    /// the bot token (Telegram), the access token (WhatsApp), the auth token (Twilio) or the
+    /// channel access token (LINE), the OAuth 2.0 user token (X) or the Page access token
+    /// (Messenger, Instagram). When editing, `None` keeps the
+    /// stored one.
     #[serde(default)]
     pub password: Option<String>,
+    /// The secret that signs the provider's webhooks (WhatsApp: the Meta app secret; LINE: the
+    /// channel secret), moved to
+    /// the keychain on save. When editing, `None` keeps the stored one.
+    #[serde(default)]
+    pub webhook_secret: Option<String>,
 }
 
 impl std::fmt::Debug for InboxInput {
@@ -304,6 +450,10 @@ impl std::fmt::Debug for InboxInput {
             .field("name", &self.name)
             .field("settings", &self.settings)
             .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field(
+                "webhook_secret",
+                &self.webhook_secret.as_ref().map(|_| "<redacted>"),
+            )
             .finish()
     }
 }
@@ -387,6 +537,9 @@ pub struct ConversationRow {
     pub last_activity_at: i64,
     pub preview: String,
     pub preview_kind: Option<MessageKind>,
+    /// Channels that only allow free-form replies for a while after the customer last wrote
+    /// (WhatsApp: 24 h): when that ends (Unix ms). `None`: no such limit, or no message yet.
+    pub reply_window_closes_at: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]

@@ -76,7 +76,12 @@ async fn deliver(caixa: &Caixa, q: messages::Queued) {
                     retry_after,
                 } => (
                     reason.clone(),
-                    Some(now_ms() + retry_after.as_millis() as i64),
+                    // The provider's wait if it named one, else our own growing backoff.
+                    Some(
+                        now_ms()
+                            + (retry_after.as_millis() as i64)
+                                .max(backoff_ms(&inner.cfg.retry, attempts)),
+                    ),
                 ),
                 SendError::Offline(r) => (
                     format!("waiting for the connection: {r}"),
@@ -169,9 +174,34 @@ async fn send(caixa: &Caixa, q: &messages::Queued) -> Result<Sent, SendError> {
         (ChannelKind::Telegram, InboxSettings::Telegram(settings)) => {
             channels::telegram::send(caixa, inbox.id, settings, q).await
         }
-        (ChannelKind::Api | ChannelKind::Email | ChannelKind::Telegram, _) => {
-            Err(SendError::Permanent("inbox settings are corrupt".into()))
+        (ChannelKind::WhatsApp, InboxSettings::WhatsApp(settings)) => {
+            channels::whatsapp::send(caixa, inbox.id, settings, q).await
         }
+        (ChannelKind::Twilio, InboxSettings::Twilio(settings)) => {
+            channels::twilio::send(caixa, inbox.id, settings, q).await
+        }
+        (
+            ChannelKind::Messenger | ChannelKind::Instagram,
+            InboxSettings::Messenger(settings) | InboxSettings::Instagram(settings),
+        ) => channels::messenger::send(caixa, inbox.id, inbox.kind, settings, q).await,
+        (ChannelKind::X, InboxSettings::X(settings)) => {
+            channels::x::send(caixa, inbox.id, settings, q).await
+        }
+        (ChannelKind::Line, InboxSettings::Line(settings)) => {
+            channels::line::send(caixa, inbox.id, settings, q).await
+        }
+        (
+            ChannelKind::Api
+            | ChannelKind::Email
+            | ChannelKind::Telegram
+            | ChannelKind::WhatsApp
+            | ChannelKind::Twilio
+            | ChannelKind::Line
+            | ChannelKind::X
+            | ChannelKind::Messenger
+            | ChannelKind::Instagram,
+            _,
+        ) => Err(SendError::Permanent("inbox settings are corrupt".into())),
     }
 }
 

@@ -110,6 +110,7 @@ async fn add_inbox(engine: &Engine, servers: &MailServers) -> InboxView {
             name: "Support mail".into(),
             settings: InboxSettings::Email(settings(servers)),
             password: Some(servers.s("SUPPORT_PASS")),
+            webhook_secret: None,
         })
         .await
         .unwrap()
@@ -800,6 +801,7 @@ async fn wrong_password_and_untrusted_certificate_are_named() {
             name: "Wrong".into(),
             settings: InboxSettings::Email(settings(&servers)),
             password: Some("wrong".into()),
+            webhook_secret: None,
         })
         .await
         .unwrap();

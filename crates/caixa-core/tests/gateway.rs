@@ -106,6 +106,7 @@ async fn add_api(caixa: &Caixa, webhook: Option<String>) -> (InboxView, String) 
             settings: InboxSettings::Api(ApiSettings {
                 webhook_url: webhook,
             }),
+            webhook_secret: None,
         })
         .await
         .unwrap();
@@ -437,6 +438,7 @@ async fn add_website(caixa: &Caixa) -> InboxView {
                 welcome_text: "Ask us".into(),
                 color: "#123456".into(),
             }),
+            webhook_secret: None,
         })
         .await
         .unwrap()

@@ -59,6 +59,7 @@ fn input(fake: &TelegramFake, token: &str) -> InboxInput {
             api_base_url: Some(fake.base_url()),
         }),
         password: Some(token.into()),
+        webhook_secret: None,
     }
 }
 

@@ -7,6 +7,7 @@ import { openUrl } from '@tauri-apps/plugin-opener';
 import { commands, events } from './bindings';
 import type {
   AppInfo,
+  ChannelKind,
   ErrorPayload as CommandError,
   ConversationFilter,
   ConversationPage,
@@ -26,7 +27,6 @@ import type {
   SearchHit,
   StagedFile,
   StatusCounts,
-  TelegramSettings,
 } from './bindings';
 
 export type {
@@ -51,17 +51,22 @@ export type {
   InboxSettings,
   InboxState,
   InboxView,
+  LineSettings,
   MailSecurity,
   MailServer,
   Message,
   MessageHtml,
   MessageKind,
+  MessengerSettings,
   Priority,
   SearchHit,
   StagedFile,
   StatusCounts,
   TelegramSettings,
+  TwilioSettings,
   WebsiteSettings,
+  WhatsAppSettings,
+  XSettings,
 } from './bindings';
 
 /** A failed command, carrying the core's error code and per-field messages. */
@@ -89,8 +94,10 @@ export interface Backend {
   conversationCounts(inboxId: number | null): Promise<StatusCounts>;
   listMessages(conversationId: number): Promise<Message[]>;
   /** Sends a reply or private note with the files staged for it; `content` may be empty when
-   * `files` is not. Files only go with e-mail and Telegram replies and private notes (else a
-   * validation error on field "attachments"). */
+   * `files` is not. Files only go with e-mail, Telegram and WhatsApp replies and with private
+   * notes (see `replyCarriesFiles`; else a validation error on field "attachments"). A reply after
+   * the conversation's `reply_window_closes_at` (WhatsApp: 24 h after the customer last wrote;
+   * Messenger and Instagram: 7 days) is a validation error on field "content". */
   sendMessage(conversationId: number, content: string, priv: boolean, files: StagedFile[]): Promise<Message>;
   /** Copies a local file (absolute path) into the attachment store, ready for `sendMessage`. */
   stageFile(path: string): Promise<StagedFile>;
@@ -106,10 +113,16 @@ export interface Backend {
   /** Checks an e-mail inbox's IMAP and SMTP servers with `password`, or (when it is null) the
    * stored password of `inboxId`. */
   testEmailConnection(settings: EmailSettings, password: string | null, inboxId: number | null): Promise<ConnectionReport>;
-  /** Checks a Telegram bot token (`token`, or when it is null the stored token of `inboxId`)
-   * with Telegram; resolves to the bot's username (without "@"). A refused token is a
-   * validation error on field "password", a bad server address one on "api_base_url". */
-  testTelegramConnection(settings: TelegramSettings, token: string | null, inboxId: number | null): Promise<string>;
+  /** Checks a channel's credential with its provider (Telegram, WhatsApp, Twilio, LINE, X,
+   * Messenger, Instagram): `input` is what the form would save, its `password` the kind's credential
+   * (bot token, access token, auth token, channel access token, OAuth 2.0 user token, Page access
+   * token) or, when it is null or empty, the stored one of `inboxId`. Resolves to what the provider
+   * says about the account: Telegram "@acme_support_bot" (with the "@"), WhatsApp
+   * "+1 555-010-0000 (Acme)", Twilio the number, LINE the bot's display name, X "@username",
+   * Messenger and Instagram the Page's name. A refused credential is a validation error on field
+   * "password" (with the provider's reason), bad settings on their own fields ("phone_number_id",
+   * "account_sid", "number", "page_id", "poll_seconds", "api_version", "api_base_url"…). */
+  testConnection(input: InboxInput, inboxId: number | null): Promise<string>;
   /** An e-mail's HTML body as a complete document for `<iframe sandbox srcdoc>`. */
   messageHtml(messageId: number, loadRemote: boolean): Promise<MessageHtml>;
   /** Always load remote images from this message's sender. */
@@ -205,7 +218,7 @@ export function createTauriBackend(): Backend {
     },
     search: (query, limit) => unwrap(commands.search(query, limit)),
     testEmailConnection: (settings, password, inboxId) => unwrap(commands.testEmailConnection(settings, password, inboxId)),
-    testTelegramConnection: (settings, token, inboxId) => unwrap(commands.testTelegramConnection(settings, token, inboxId)),
+    testConnection: (input, inboxId) => unwrap(commands.testConnection(input, inboxId)),
     messageHtml: (messageId, loadRemote) => unwrap(commands.messageHtml(messageId, loadRemote)),
     trustSender: async (messageId) => {
       await unwrap(commands.trustSender(messageId));
@@ -222,6 +235,14 @@ export function createTauriBackend(): Backend {
       return unlisten;
     },
   };
+}
+
+/** Whether replies (not private notes, which always can) in a conversation of this kind can
+ * carry files. Website and API replies cannot, nor can Twilio ones (Twilio fetches media from a
+ * public URL), LINE, X, Messenger or Instagram ones; the core refuses them with a validation error
+ * on "attachments". */
+export function replyCarriesFiles(kind: ChannelKind): boolean {
+  return kind === 'email' || kind === 'telegram' || kind === 'whatsapp';
 }
 
 export function isTauri(): boolean {

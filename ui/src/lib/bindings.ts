@@ -146,11 +146,12 @@ async testEmailConnection(settings: EmailSettings, password: string | null, inbo
 }
 },
 /**
- * Checks a Telegram bot token with Telegram (`getMe`); returns the bot's username.
+ * Checks a channel's provider credential (Telegram, WhatsApp, Twilio, LINE) with the
+ * provider; returns what it says about the account (e.g. `@acme_bot`, a phone number).
  */
-async testTelegramConnection(settings: TelegramSettings, token: string | null, inboxId: number | null) : Promise<Result<string, ErrorPayload>> {
+async testConnection(input: InboxInput, inboxId: number | null) : Promise<Result<string, ErrorPayload>> {
     try {
-    return { status: "ok", data: await TAURI_INVOKE("test_telegram_connection", { settings, token, inboxId }) };
+    return { status: "ok", data: await TAURI_INVOKE("test_connection", { input, inboxId }) };
 } catch (e) {
     if(e instanceof Error) throw e;
     else return { status: "error", error: e  as any };
@@ -239,7 +240,15 @@ on_server: boolean }
 /**
  * A way customers reach you. One configured instance of a kind is an [`Inbox`].
  */
-export type ChannelKind = "website" | "api" | "email" | "telegram"
+export type ChannelKind = "website" | "api" | "email" | "telegram" | "whatsapp" | 
+/**
+ * SMS (or WhatsApp) through a Twilio number.
+ */
+"twilio" | "line" | 
+/**
+ * X (Twitter) direct messages.
+ */
+"x" | "messenger" | "instagram"
 /**
  * Result of checking an e-mail inbox's servers before (or after) saving it.
  */
@@ -261,7 +270,12 @@ next_cursor: Cursor | null }
 /**
  * One row of the unified conversation list.
  */
-export type ConversationRow = { id: number; inbox_id: number; inbox_name: string; channel: ChannelKind; contact_id: number; contact_name: string; status: ConversationStatus; assignee: string | null; priority: Priority; labels: string[]; unread_count: number; last_activity_at: number; preview: string; preview_kind: MessageKind | null }
+export type ConversationRow = { id: number; inbox_id: number; inbox_name: string; channel: ChannelKind; contact_id: number; contact_name: string; status: ConversationStatus; assignee: string | null; priority: Priority; labels: string[]; unread_count: number; last_activity_at: number; preview: string; preview_kind: MessageKind | null; 
+/**
+ * Channels that only allow free-form replies for a while after the customer last wrote
+ * (WhatsApp: 24 h): when that ends (Unix ms). `None`: no such limit, or no message yet.
+ */
+reply_window_closes_at: number | null }
 export type ConversationStatus = "open" | "pending" | "snoozed" | "resolved"
 /**
  * One change in the core. Events are coarse and carry ids: listeners refetch what they show.
@@ -334,14 +348,23 @@ token: string; settings: InboxSettings; created_at: number }
  */
 export type InboxInput = { name: string; settings: InboxSettings; 
 /**
- * The inbox's credential, moved to the keychain on save: the mailbox password (e-mail)
- * or the bot token (Telegram). When editing, `None` keeps the stored one.
+ * The inbox's credential, moved to the keychain on save: the mailbox password (e-mail),
+ * the bot token (Telegram), the access token (WhatsApp), the auth token (Twilio) or the
+ * channel access token (LINE), the OAuth 2.0 user token (X) or the Page access token
+ * (Messenger, Instagram). When editing, `None` keeps the
+ * stored one.
  */
-password?: string | null }
+password?: string | null; 
+/**
+ * The secret that signs the provider's webhooks (WhatsApp: the Meta app secret; LINE: the
+ * channel secret), moved to
+ * the keychain on save. When editing, `None` keeps the stored one.
+ */
+webhook_secret?: string | null }
 /**
  * The per-kind part of an inbox's configuration, as stored and as edited.
  */
-export type InboxSettings = ({ kind: "website" } & WebsiteSettings) | ({ kind: "api" } & ApiSettings) | ({ kind: "email" } & EmailSettings) | ({ kind: "telegram" } & TelegramSettings)
+export type InboxSettings = ({ kind: "website" } & WebsiteSettings) | ({ kind: "api" } & ApiSettings) | ({ kind: "email" } & EmailSettings) | ({ kind: "telegram" } & TelegramSettings) | ({ kind: "whatsapp" } & WhatsAppSettings) | ({ kind: "twilio" } & TwilioSettings) | ({ kind: "line" } & LineSettings) | ({ kind: "x" } & XSettings) | ({ kind: "messenger" } & MessengerSettings) | ({ kind: "instagram" } & MessengerSettings)
 /**
  * Live state of an inbox's connection, shown next to it in the UI.
  */
@@ -378,6 +401,20 @@ test_page_url: string | null;
  * API: the URL integrators POST messages to.
  */
 endpoint_url: string | null }
+/**
+ * Settings of a LINE official account inbox (Messaging API). The channel access token and
+ * the channel secret are in the OS keychain, never here.
+ */
+export type LineSettings = { 
+/**
+ * The bot's name, as LINE reported it when the inbox was saved.
+ */
+bot_name?: string | null; 
+/**
+ * Advanced: the Messaging API server (default `https://api.line.me`, content from
+ * `https://api-data.line.me`); when set, it serves both.
+ */
+api_base_url?: string | null }
 /**
  * How a mail connection is protected.
  */
@@ -430,6 +467,36 @@ blocked_images: number }
  * activity line written by the app ("resolved the conversation").
  */
 export type MessageKind = "incoming" | "outgoing" | "note" | "activity"
+/**
+ * Settings of a Messenger or Instagram inbox (a Facebook Page, and its linked Instagram
+ * professional account). The Page access token is in the OS keychain, never here.
+ */
+export type MessengerSettings = { 
+/**
+ * The Facebook Page ID.
+ */
+page_id: string; 
+/**
+ * The Page's name, as Meta reported it when the inbox was saved.
+ */
+page_name?: string | null; 
+/**
+ * Instagram: the linked account's id, as Meta reported it (to tell its own messages
+ * apart).
+ */
+instagram_id?: string | null; 
+/**
+ * Seconds between polls (default 10).
+ */
+poll_seconds?: number | null; 
+/**
+ * Advanced: the Graph API version (default `v21.0`).
+ */
+api_version?: string | null; 
+/**
+ * Advanced: the Graph API server (default `https://graph.facebook.com`).
+ */
+api_base_url?: string | null }
 export type Priority = "none" | "low" | "medium" | "high" | "urgent"
 /**
  * One search result; `snippet` marks matches between `\u{2}` and `\u{3}`.
@@ -455,6 +522,24 @@ bot_username?: string | null;
  */
 api_base_url?: string | null }
 /**
+ * Settings of a Twilio inbox (SMS, or WhatsApp through Twilio). The auth token is in the OS
+ * keychain, never here.
+ */
+export type TwilioSettings = { 
+/**
+ * `AC` followed by 32 hex digits (Twilio Console → Account info).
+ */
+account_sid: string; 
+/**
+ * The Twilio number customers write to: `+15550100000` (SMS) or
+ * `whatsapp:+15550100000`.
+ */
+number: string; 
+/**
+ * Advanced: the REST API server (default `https://api.twilio.com`).
+ */
+api_base_url?: string | null }
+/**
  * Settings of a website live-chat inbox.
  */
 export type WebsiteSettings = { website_url: string; welcome_title: string; welcome_text: string; 
@@ -462,6 +547,48 @@ export type WebsiteSettings = { website_url: string; welcome_title: string; welc
  * `#rrggbb`
  */
 color: string }
+/**
+ * Settings of a WhatsApp Business (Cloud API) inbox. The access token and the app secret are
+ * in the OS keychain, never here.
+ */
+export type WhatsAppSettings = { 
+/**
+ * The Cloud API phone number ID (Meta App Dashboard → WhatsApp → API Setup).
+ */
+phone_number_id: string; 
+/**
+ * The number as Meta reported it when the inbox was saved.
+ */
+display_phone?: string | null; 
+/**
+ * The token Meta sends when registering the webhook; generated when left empty.
+ */
+verify_token?: string; 
+/**
+ * Advanced: the Graph API version (default `v21.0`).
+ */
+api_version?: string | null; 
+/**
+ * Advanced: the Graph API server (default `https://graph.facebook.com`).
+ */
+api_base_url?: string | null }
+/**
+ * Settings of an X (Twitter) direct-message inbox. The OAuth 2.0 user token is in the OS
+ * keychain, never here.
+ */
+export type XSettings = { 
+/**
+ * The account's @username and id, as X reported them when the inbox was saved.
+ */
+username?: string | null; user_id?: string | null; 
+/**
+ * Seconds between polls (default 60); X's rate-limit headers can only make it longer.
+ */
+poll_seconds?: number | null; 
+/**
+ * Advanced: the API server (default `https://api.x.com`).
+ */
+api_base_url?: string | null }
 
 /** tauri-specta globals **/
 

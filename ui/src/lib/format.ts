@@ -25,6 +25,15 @@ export function clockTime(ms: number): string {
   return new Date(ms).toLocaleTimeString(locale, { hour: '2-digit', minute: '2-digit' });
 }
 
+/** A time left, to the nearest minute (at least 1): "3 h 20 min", "2 h", "45 min". */
+export function duration(ms: number): string {
+  const total = Math.max(1, Math.round(ms / MINUTE));
+  const h = Math.floor(total / 60);
+  const m = total % 60;
+  if (h === 0) return t('duration.m', { m });
+  return m === 0 ? t('duration.h', { h }) : t('duration.hm', { h, m });
+}
+
 export function fileSize(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
   if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(0)} KB`;

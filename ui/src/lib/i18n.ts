@@ -8,7 +8,7 @@ const en = {
 
   'empty.title': 'Connect your first inbox',
   'empty.body':
-    'An inbox is one place your customers reach you: a live chat widget on your website, an email address, a Telegram bot, an API integration… Every message from every inbox lands in one list here, newest first, and you reply from Caixa through the same channel the customer used.',
+    'An inbox is one place your customers reach you: a live chat widget on your website, an email address, a Telegram bot, a WhatsApp number, an SMS number, a LINE official account, a Facebook Page on Messenger, Instagram or X direct messages, an API integration… Every message from every inbox lands in one list here, newest first, and you reply from Caixa through the same channel the customer used.',
   'empty.action': 'Add inbox',
 
   'list.label': 'Conversations',
@@ -92,15 +92,31 @@ const en = {
   'reply.attachError': 'Could not attach {name}: {message}',
   'reply.pickError': 'Could not open the file picker: {message}',
   'reply.dropHint': 'Drop files to attach them',
+  'reply.windowClosesIn': '{channel} window closes in {time}',
+  'reply.windowClosesHint': 'Free-form replies are allowed until {time}, 24 hours after the customer’s last message.',
+  'reply.windowClosed':
+    'More than 24 hours since the customer last wrote: {channel} only accepts approved templates now (not supported yet). You can still write a private note.',
+  'reply.windowClosesHintMeta':
+    'Replies are allowed until {time}, 7 days after the customer’s last message (after the first 24 hours they go out with Meta’s human agent tag).',
+  'reply.windowClosedMeta':
+    'More than 7 days since the customer last wrote: Meta no longer accepts replies in this conversation. You can still write a private note.',
+  'reply.replyDisabled': 'Replies are closed until the customer writes again',
+  'reply.noFiles': 'Replies in {channel} conversations cannot carry files yet. Private notes can.',
+  'reply.noFilesTwilio':
+    'Replies in SMS (Twilio) conversations cannot carry files yet: Twilio only sends files it can download from a public web address. Private notes can.',
+  'duration.hm': '{h} h {m} min',
+  'duration.h': '{h} h',
+  'duration.m': '{m} min',
 
   'settings.title': 'Settings',
   'settings.inboxes': 'Inboxes',
   'settings.addInbox': 'Add inbox',
   'settings.noInboxes': 'No inboxes yet.',
   'settings.gateway': 'Gateway',
-  'settings.gatewayHint': 'Website widgets and API integrations reach Caixa at this address.',
+  'settings.gatewayHint': 'Website widgets, API integrations and WhatsApp and LINE webhooks reach Caixa at this address.',
   'settings.gatewayNone': 'Not running',
-  'settings.gatewayError': 'The gateway is not working: {message}. Website widgets and API inboxes cannot receive messages.',
+  'settings.gatewayError':
+    'The gateway is not working: {message}. Website widgets, API, WhatsApp and LINE inboxes cannot receive messages.',
   'settings.about': 'Caixa {version} · data in {dir}',
   'settings.back': 'Back',
 
@@ -111,7 +127,6 @@ const en = {
 
   'picker.title': 'Pick a channel',
   'picker.hint': 'Each inbox is one connection to a channel your customers use.',
-  'picker.soon': 'Coming soon',
   'channel.website': 'Website',
   'channel.websiteDesc': 'A live chat widget on your site',
   'channel.api': 'API',
@@ -121,11 +136,17 @@ const en = {
   'channel.telegram': 'Telegram',
   'channel.telegramDesc': 'A bot customers message on Telegram',
   'channel.whatsapp': 'WhatsApp',
-  'channel.messenger': 'Messenger',
-  'channel.instagram': 'Instagram',
-  'channel.x': 'X',
+  'channel.whatsappDesc': 'WhatsApp Business through Meta’s Cloud API',
+  'channel.twilio': 'SMS (Twilio)',
+  'channel.twilioDesc': 'Text messages (or WhatsApp) through a Twilio number',
   'channel.line': 'LINE',
-  'channel.sms': 'SMS',
+  'channel.lineDesc': 'A LINE official account, through the Messaging API',
+  'channel.messenger': 'Messenger',
+  'channel.messengerDesc': 'Messages to your Facebook Page',
+  'channel.instagram': 'Instagram',
+  'channel.instagramDesc': 'Direct messages to your Instagram professional account',
+  'channel.x': 'X',
+  'channel.xDesc': 'Direct messages to your X (Twitter) account',
 
   'form.newTitle': 'New {channel} inbox',
   'form.editTitle': 'Edit {name}',
@@ -135,6 +156,12 @@ const en = {
   'form.namePlaceholderApi': 'Shop integration',
   'form.namePlaceholderEmail': 'Support mailbox',
   'form.namePlaceholderTelegram': 'Telegram bot',
+  'form.namePlaceholderWhatsapp': 'WhatsApp support',
+  'form.namePlaceholderTwilio': 'SMS support',
+  'form.namePlaceholderLine': 'LINE official account',
+  'form.namePlaceholderX': 'X direct messages',
+  'form.namePlaceholderMessenger': 'Facebook Messenger',
+  'form.namePlaceholderInstagram': 'Instagram Direct',
   'form.website_url': 'Website URL',
   'form.welcome_title': 'Welcome heading',
   'form.welcome_text': 'Welcome text',
@@ -184,8 +211,83 @@ const en = {
   'form.apiBaseUrlHint': 'Only for a self-hosted Bot API server. Leave empty to use Telegram’s own.',
   'form.checkToken': 'Check token',
   'form.checking': 'Checking…',
-  'form.checkOk': '✓ Connected to @{username}',
+  'form.checkOk': '✓ Connected to {account}',
+  'form.checkOkBare': '✓ Connected',
   'form.checkFailed': '✗ {message}',
+  'form.phone_number_id': 'Phone number ID',
+  'form.phoneNumberIdHint':
+    'In Meta’s App Dashboard: WhatsApp → API Setup, the “Phone number ID” shown under your number (a long number, not the phone number itself).',
+  'form.accessToken': 'Access token',
+  'form.accessTokenHint':
+    'A system user’s permanent token with the whatsapp_business_messaging and whatsapp_business_management permissions (Meta Business Settings → Users → System users → Generate new token). The temporary token on API Setup stops working after 24 hours. Kept in your system keychain.',
+  'form.accessTokenKeep': 'Leave empty to keep the saved access token',
+  'form.accessTokenShowLabel': 'Show the access token',
+  'form.accessTokenHideLabel': 'Hide the access token',
+  'form.webhook_secret': 'App secret',
+  'form.appSecretHint':
+    'App Dashboard → App settings → Basic → App secret (press Show). Caixa uses it to check that webhooks really come from Meta. Kept in your system keychain.',
+  'form.appSecretKeep': 'Leave empty to keep the saved app secret',
+  'form.appSecretShowLabel': 'Show the app secret',
+  'form.appSecretHideLabel': 'Hide the app secret',
+  'form.verify_token': 'Verify token (optional)',
+  'form.verifyTokenHint':
+    'Leave empty to have one generated. You paste it in Meta’s webhook settings together with the callback URL; if you change it later, change it there too.',
+  'form.api_version': 'API version',
+  'form.apiVersionHint': 'The Graph API version Caixa calls. Leave empty for v21.0.',
+  'form.graph_base_url': 'Graph API server',
+  'form.graphBaseUrlHint': 'Only for a test server. Leave empty to use https://graph.facebook.com.',
+  'form.checkConnection': 'Check connection',
+  'form.account_sid': 'Account SID',
+  'form.accountSidHint': 'In the Twilio Console, under Account info: “AC” followed by 32 characters.',
+  'form.number': 'Twilio number',
+  'form.numberHint':
+    'The Twilio number customers text, in international format like +15550100000. For WhatsApp through Twilio, write whatsapp:+15550100000.',
+  'form.authToken': 'Auth token',
+  'form.authTokenHint':
+    'In the Twilio Console, under Account info (press Show). Caixa checks Twilio for new messages every 5 seconds, so no public address is needed. Kept in your system keychain.',
+  'form.authTokenKeep': 'Leave empty to keep the saved auth token',
+  'form.authTokenShowLabel': 'Show the auth token',
+  'form.authTokenHideLabel': 'Hide the auth token',
+  'form.twilio_base_url': 'REST API server',
+  'form.twilioBaseUrlHint': 'Only for a test server. Leave empty to use https://api.twilio.com.',
+  'form.channelAccessToken': 'Channel access token',
+  'form.channelAccessTokenHint':
+    'In the LINE Developers Console, open your channel’s Messaging API tab and issue a channel access token (long-lived) at the bottom. Kept in your system keychain.',
+  'form.channelAccessTokenKeep': 'Leave empty to keep the saved channel access token',
+  'form.channelAccessTokenShowLabel': 'Show the channel access token',
+  'form.channelAccessTokenHideLabel': 'Hide the channel access token',
+  'form.channelSecret': 'Channel secret',
+  'form.channelSecretHint':
+    'In the LINE Developers Console, on your channel’s Basic settings tab. Caixa uses it to check that webhooks really come from LINE. Kept in your system keychain.',
+  'form.channelSecretKeep': 'Leave empty to keep the saved channel secret',
+  'form.channelSecretShowLabel': 'Show the channel secret',
+  'form.channelSecretHideLabel': 'Hide the channel secret',
+  'form.line_base_url': 'Messaging API server',
+  'form.lineBaseUrlHint': 'Only for a test server. Leave empty to use https://api.line.me.',
+  'form.poll_seconds': 'Check for new messages every (seconds)',
+  'form.badPollSeconds': 'Enter a whole number of seconds from 1 to 3600, or leave it empty.',
+  'form.xToken': 'User access token',
+  'form.xTokenHint':
+    'An OAuth 2.0 user access token of the X account customers write to, with the scopes dm.read, dm.write, users.read and tweet.read (from your app in the X Developer Portal). Caixa checks X for new direct messages by polling, so no public address is needed. Kept in your system keychain.',
+  'form.xTokenKeep': 'Leave empty to keep the saved access token',
+  'form.xTokenShowLabel': 'Show the access token',
+  'form.xTokenHideLabel': 'Hide the access token',
+  'form.xPollHint': 'How often Caixa asks X for new direct messages (1–3600). Leave empty for 60; X’s rate limits can make it slower.',
+  'form.x_base_url': 'API server',
+  'form.xBaseUrlHint': 'Only for a test server. Leave empty to use https://api.x.com.',
+  'form.page_id': 'Page ID',
+  'form.pageIdHint': 'The Facebook Page’s ID (digits): Facebook Page settings → About → Page transparency.',
+  'form.pageIdHintInstagram':
+    'The ID (digits) of the Facebook Page your Instagram professional account is linked to: Facebook Page settings → About → Page transparency.',
+  'form.pageToken': 'Page access token',
+  'form.pageTokenHint':
+    'A Page access token with the pages_messaging permission (Meta App Dashboard → Messenger → Settings, or the Graph API Explorer); prefer a long-lived one. Caixa checks Meta for new messages by polling, so no public address is needed. Kept in your system keychain.',
+  'form.pageTokenHintInstagram':
+    'A Page access token of the linked Facebook Page with the pages_messaging and instagram_manage_messages permissions (Meta App Dashboard, or the Graph API Explorer); prefer a long-lived one. Caixa checks Meta for new messages by polling, so no public address is needed. Kept in your system keychain.',
+  'form.pageTokenKeep': 'Leave empty to keep the saved Page access token',
+  'form.pageTokenShowLabel': 'Show the Page access token',
+  'form.pageTokenHideLabel': 'Hide the Page access token',
+  'form.metaPollHint': 'How often Caixa asks Meta for new messages (1–3600). Leave empty for 10; Caixa never makes more than 2 calls a second.',
   'security.tls': 'TLS',
   'security.start_tls': 'STARTTLS',
   'security.plain': 'None (this computer only)',
@@ -241,6 +343,65 @@ const en = {
     'Caixa receives this bot’s messages by polling Telegram, and only one program may do that for a bot at a time. If another program or a webhook uses this bot, the inbox shows the error above until it stops.',
   'detail.tokenKeychain':
     'The bot token is kept in your system keychain, not in Caixa’s data folder. To change it, edit the inbox.',
+  'detail.createdWhatsapp': 'Inbox created. Register the callback URL below in Meta’s App Dashboard so WhatsApp messages reach Caixa.',
+  'detail.number': 'Number',
+  'detail.numberUnknown': 'Not known yet: it is filled in when Meta accepts the access token.',
+  'detail.phoneNumberId': 'Phone number ID',
+  'detail.callbackUrl': 'Callback URL',
+  'detail.verifyToken': 'Verify token',
+  'detail.webhookSteps': 'Register the webhook in Meta',
+  'detail.webhookStep1': 'In Meta’s App Dashboard, open WhatsApp → Configuration and press Edit under Webhook.',
+  'detail.webhookStep2': 'Paste the callback URL and the verify token above, then press Verify and save.',
+  'detail.webhookStep3': 'Under Webhook fields, subscribe to “messages”.',
+  'detail.webhookReachable':
+    'Meta calls this URL from the internet, so it must be reachable from there: expose Caixa’s gateway through a reverse proxy or a tunnel (or a LAN address your router forwards) and set CAIXA_PUBLIC_URL to that public address, so this URL shows it.',
+  'detail.webhookLoopback': 'This address only works on this computer: Meta cannot reach it yet.',
+  'detail.graphApi': 'Graph API',
+  'detail.whatsappKeychain':
+    'The access token and the app secret are kept in your system keychain, not in Caixa’s data folder. To change them, edit the inbox.',
+  'detail.createdTwilio': 'Inbox created. Caixa is connecting to Twilio; texts to the number will show up in Conversations.',
+  'detail.accountSid': 'Account SID',
+  'detail.twilioApi': 'REST API server',
+  'detail.twilioPolling':
+    'Caixa checks Twilio for new messages every 5 seconds (polling), so no public address or webhook is needed. Replies cannot carry files: Twilio only sends files it can download from a public web address.',
+  'detail.twilioKeychain':
+    'The auth token is kept in your system keychain, not in Caixa’s data folder. To change it, edit the inbox.',
+  'detail.createdLine': 'Inbox created. Paste the webhook URL below into the LINE Developers Console so LINE messages reach Caixa.',
+  'detail.lineBot': 'Bot',
+  'detail.lineBotUnknown': 'Not known yet: it is filled in when LINE accepts the channel access token.',
+  'detail.lineApi': 'Messaging API server',
+  'detail.lineWebhookUrl': 'Webhook URL',
+  'detail.lineSteps': 'Register the webhook in LINE',
+  'detail.lineStep1': 'In the LINE Developers Console, open your channel and go to the Messaging API tab.',
+  'detail.lineStep2': 'Under Webhook settings, press Edit next to Webhook URL, paste the URL above and press Update (Verify tests it).',
+  'detail.lineStep3': 'Turn on “Use webhook”. Turn off the automatic greeting and reply messages if you want only your replies to reach customers.',
+  'detail.lineReachable':
+    'LINE calls this URL from the internet, so it must be reachable from there: expose Caixa’s gateway through a reverse proxy or a tunnel (or a LAN address your router forwards) and set CAIXA_PUBLIC_URL to that public address, so this URL shows it. LINE only accepts https:// addresses.',
+  'detail.lineLoopback': 'This address only works on this computer: LINE cannot reach it yet.',
+  'detail.lineFiles': 'Replies cannot carry files yet; private notes can.',
+  'detail.lineKeychain':
+    'The channel access token and the channel secret are kept in your system keychain, not in Caixa’s data folder. To change them, edit the inbox.',
+  'detail.createdX': 'Inbox created. Caixa is connecting to X; direct messages to the account will show up in Conversations.',
+  'detail.xAccount': 'Account',
+  'detail.xAccountUnknown': 'Not known yet: it is filled in when X accepts the access token.',
+  'detail.xLink': 'Open on X',
+  'detail.xApi': 'API server',
+  'detail.xPolling':
+    'Caixa checks X for new direct messages every {n} seconds (polling), so no public address or webhook is needed; X’s rate limits can make it check less often. Replies cannot carry files yet; private notes can.',
+  'detail.xKeychain':
+    'The access token is kept in your system keychain, not in Caixa’s data folder. To change it, edit the inbox.',
+  'detail.createdMessenger':
+    'Inbox created. Caixa is connecting to the Facebook Page; messages sent to it on Messenger will show up in Conversations.',
+  'detail.createdInstagram':
+    'Inbox created. Caixa is connecting to Instagram; direct messages to the professional account linked to the Page will show up in Conversations.',
+  'detail.page': 'Facebook Page',
+  'detail.pageUnknown': 'Not known yet: it is filled in when Meta accepts the Page access token.',
+  'detail.pageId': 'Page ID',
+  'detail.instagramId': 'Instagram account ID',
+  'detail.metaPolling':
+    'Caixa checks Meta for new messages every {n} seconds (polling, at most 2 calls a second), so no public address or webhook is needed. You can reply for 7 days after the customer’s last message: plain replies for the first 24 hours, then with Meta’s human agent tag. Replies cannot carry files yet; private notes can.',
+  'detail.pageKeychain':
+    'The Page access token is kept in your system keychain, not in Caixa’s data folder. To change it, edit the inbox.',
 } as const;
 
 export type MessageKey = keyof typeof en;
@@ -255,7 +416,7 @@ const pt: Dict = {
 
   'empty.title': 'Conecte sua primeira caixa de entrada',
   'empty.body':
-    'Uma caixa de entrada é um lugar onde seus clientes falam com você: um chat ao vivo no seu site, um endereço de e-mail, um bot do Telegram, uma integração por API… Todas as mensagens de todas as caixas chegam a uma única lista aqui, as mais novas primeiro, e você responde pelo Caixa no mesmo canal que o cliente usou.',
+    'Uma caixa de entrada é um lugar onde seus clientes falam com você: um chat ao vivo no seu site, um endereço de e-mail, um bot do Telegram, um número de WhatsApp, um número de SMS, uma conta oficial do LINE, uma Página do Facebook no Messenger, mensagens diretas do Instagram ou do X, uma integração por API… Todas as mensagens de todas as caixas chegam a uma única lista aqui, as mais novas primeiro, e você responde pelo Caixa no mesmo canal que o cliente usou.',
   'empty.action': 'Adicionar caixa de entrada',
 
   'list.label': 'Conversas',
@@ -339,16 +500,31 @@ const pt: Dict = {
   'reply.attachError': 'Não foi possível anexar {name}: {message}',
   'reply.pickError': 'Não foi possível abrir o seletor de arquivos: {message}',
   'reply.dropHint': 'Solte os arquivos para anexá-los',
+  'reply.windowClosesIn': 'A janela do {channel} fecha em {time}',
+  'reply.windowClosesHint': 'Respostas livres são permitidas até {time}, 24 horas após a última mensagem do cliente.',
+  'reply.windowClosed':
+    'Mais de 24 horas desde a última mensagem do cliente: o {channel} agora só aceita modelos aprovados (ainda não suportados). Você ainda pode escrever uma nota privada.',
+  'reply.windowClosesHintMeta':
+    'As respostas são permitidas até {time}, 7 dias após a última mensagem do cliente (depois das primeiras 24 horas, elas saem com a tag de atendente humano da Meta).',
+  'reply.windowClosedMeta':
+    'Mais de 7 dias desde a última mensagem do cliente: a Meta não aceita mais respostas nesta conversa. Você ainda pode escrever uma nota privada.',
+  'reply.replyDisabled': 'Respostas fechadas até o cliente escrever de novo',
+  'reply.noFiles': 'Respostas em conversas de {channel} ainda não podem levar arquivos. Notas privadas podem.',
+  'reply.noFilesTwilio':
+    'Respostas em conversas de SMS (Twilio) ainda não podem levar arquivos: o Twilio só envia arquivos que consegue baixar de um endereço público na web. Notas privadas podem.',
+  'duration.hm': '{h} h {m} min',
+  'duration.h': '{h} h',
+  'duration.m': '{m} min',
 
   'settings.title': 'Configurações',
   'settings.inboxes': 'Caixas de entrada',
   'settings.addInbox': 'Adicionar caixa de entrada',
   'settings.noInboxes': 'Nenhuma caixa de entrada ainda.',
   'settings.gateway': 'Gateway',
-  'settings.gatewayHint': 'Widgets de sites e integrações por API acessam o Caixa neste endereço.',
+  'settings.gatewayHint': 'Widgets de sites, integrações por API e webhooks do WhatsApp e do LINE acessam o Caixa neste endereço.',
   'settings.gatewayNone': 'Parado',
   'settings.gatewayError':
-    'O gateway não está funcionando: {message}. Widgets de sites e caixas de API não podem receber mensagens.',
+    'O gateway não está funcionando: {message}. Widgets de sites, caixas de API, de WhatsApp e de LINE não podem receber mensagens.',
   'settings.about': 'Caixa {version} · dados em {dir}',
   'settings.back': 'Voltar',
 
@@ -359,7 +535,6 @@ const pt: Dict = {
 
   'picker.title': 'Escolha um canal',
   'picker.hint': 'Cada caixa de entrada é uma conexão com um canal que seus clientes usam.',
-  'picker.soon': 'Em breve',
   'channel.website': 'Site',
   'channel.websiteDesc': 'Um chat ao vivo no seu site',
   'channel.api': 'API',
@@ -369,11 +544,17 @@ const pt: Dict = {
   'channel.telegram': 'Telegram',
   'channel.telegramDesc': 'Um bot com que os clientes conversam no Telegram',
   'channel.whatsapp': 'WhatsApp',
-  'channel.messenger': 'Messenger',
-  'channel.instagram': 'Instagram',
-  'channel.x': 'X',
+  'channel.whatsappDesc': 'WhatsApp Business pela Cloud API da Meta',
+  'channel.twilio': 'SMS (Twilio)',
+  'channel.twilioDesc': 'Mensagens de texto (ou WhatsApp) por um número do Twilio',
   'channel.line': 'LINE',
-  'channel.sms': 'SMS',
+  'channel.lineDesc': 'Uma conta oficial do LINE, pela Messaging API',
+  'channel.messenger': 'Messenger',
+  'channel.messengerDesc': 'Mensagens para a sua Página do Facebook',
+  'channel.instagram': 'Instagram',
+  'channel.instagramDesc': 'Mensagens diretas para a sua conta profissional do Instagram',
+  'channel.x': 'X',
+  'channel.xDesc': 'Mensagens diretas para a sua conta do X (Twitter)',
 
   'form.newTitle': 'Nova caixa de entrada: {channel}',
   'form.editTitle': 'Editar {name}',
@@ -383,6 +564,12 @@ const pt: Dict = {
   'form.namePlaceholderApi': 'Integração da loja',
   'form.namePlaceholderEmail': 'E-mail de suporte',
   'form.namePlaceholderTelegram': 'Bot do Telegram',
+  'form.namePlaceholderWhatsapp': 'Atendimento no WhatsApp',
+  'form.namePlaceholderTwilio': 'Atendimento por SMS',
+  'form.namePlaceholderLine': 'Conta oficial do LINE',
+  'form.namePlaceholderX': 'Mensagens diretas do X',
+  'form.namePlaceholderMessenger': 'Facebook Messenger',
+  'form.namePlaceholderInstagram': 'Instagram Direct',
   'form.website_url': 'Endereço do site',
   'form.welcome_title': 'Título de boas-vindas',
   'form.welcome_text': 'Texto de boas-vindas',
@@ -433,8 +620,85 @@ const pt: Dict = {
   'form.apiBaseUrlHint': 'Só para um servidor da Bot API próprio. Deixe em branco para usar o do Telegram.',
   'form.checkToken': 'Verificar token',
   'form.checking': 'Verificando…',
-  'form.checkOk': '✓ Conectado a @{username}',
+  'form.checkOk': '✓ Conectado a {account}',
+  'form.checkOkBare': '✓ Conectado',
   'form.checkFailed': '✗ {message}',
+  'form.phone_number_id': 'ID do número de telefone',
+  'form.phoneNumberIdHint':
+    'No Painel de Apps da Meta: WhatsApp → Configuração da API, o ID do número de telefone (“Phone number ID”) mostrado abaixo do seu número (um número longo, não o telefone em si).',
+  'form.accessToken': 'Token de acesso',
+  'form.accessTokenHint':
+    'O token permanente de um usuário do sistema com as permissões whatsapp_business_messaging e whatsapp_business_management (Configurações do negócio da Meta → Usuários → Usuários do sistema → Gerar novo token). O token temporário da Configuração da API deixa de funcionar após 24 horas. Guardado no chaveiro do sistema.',
+  'form.accessTokenKeep': 'Deixe em branco para manter o token de acesso salvo',
+  'form.accessTokenShowLabel': 'Mostrar o token de acesso',
+  'form.accessTokenHideLabel': 'Ocultar o token de acesso',
+  'form.webhook_secret': 'Chave secreta do app',
+  'form.appSecretHint':
+    'Painel de Apps → Configurações do app → Básico → Chave secreta do app (clique em Mostrar). O Caixa a usa para conferir que os webhooks vêm mesmo da Meta. Guardada no chaveiro do sistema.',
+  'form.appSecretKeep': 'Deixe em branco para manter a chave secreta salva',
+  'form.appSecretShowLabel': 'Mostrar a chave secreta do app',
+  'form.appSecretHideLabel': 'Ocultar a chave secreta do app',
+  'form.verify_token': 'Token de verificação (opcional)',
+  'form.verifyTokenHint':
+    'Deixe em branco para gerar um. Você o cola nas configurações de webhook da Meta junto com a URL de callback; se trocá-lo depois, troque lá também.',
+  'form.api_version': 'Versão da API',
+  'form.apiVersionHint': 'A versão da Graph API que o Caixa usa. Deixe em branco para v21.0.',
+  'form.graph_base_url': 'Servidor da Graph API',
+  'form.graphBaseUrlHint': 'Só para um servidor de teste. Deixe em branco para usar https://graph.facebook.com.',
+  'form.checkConnection': 'Verificar conexão',
+  'form.account_sid': 'Account SID',
+  'form.accountSidHint': 'No Console do Twilio, em Account info: “AC” seguido de 32 caracteres.',
+  'form.number': 'Número do Twilio',
+  'form.numberHint':
+    'O número do Twilio para o qual os clientes escrevem, no formato internacional, como +5511999990000. Para WhatsApp pelo Twilio, escreva whatsapp:+5511999990000.',
+  'form.authToken': 'Auth token',
+  'form.authTokenHint':
+    'No Console do Twilio, em Account info (clique em Show). O Caixa consulta o Twilio a cada 5 segundos em busca de mensagens novas, então não é preciso um endereço público. Guardado no chaveiro do sistema.',
+  'form.authTokenKeep': 'Deixe em branco para manter o auth token salvo',
+  'form.authTokenShowLabel': 'Mostrar o auth token',
+  'form.authTokenHideLabel': 'Ocultar o auth token',
+  'form.twilio_base_url': 'Servidor da API REST',
+  'form.twilioBaseUrlHint': 'Só para um servidor de teste. Deixe em branco para usar https://api.twilio.com.',
+  'form.channelAccessToken': 'Token de acesso do canal',
+  'form.channelAccessTokenHint':
+    'No LINE Developers Console, abra a aba Messaging API do seu canal e emita um token de acesso do canal (long-lived), no fim da página. Guardado no chaveiro do sistema.',
+  'form.channelAccessTokenKeep': 'Deixe em branco para manter o token de acesso do canal salvo',
+  'form.channelAccessTokenShowLabel': 'Mostrar o token de acesso do canal',
+  'form.channelAccessTokenHideLabel': 'Ocultar o token de acesso do canal',
+  'form.channelSecret': 'Chave secreta do canal',
+  'form.channelSecretHint':
+    'No LINE Developers Console, na aba Basic settings do seu canal (Channel secret). O Caixa a usa para conferir que os webhooks vêm mesmo do LINE. Guardada no chaveiro do sistema.',
+  'form.channelSecretKeep': 'Deixe em branco para manter a chave secreta do canal salva',
+  'form.channelSecretShowLabel': 'Mostrar a chave secreta do canal',
+  'form.channelSecretHideLabel': 'Ocultar a chave secreta do canal',
+  'form.line_base_url': 'Servidor da Messaging API',
+  'form.lineBaseUrlHint': 'Só para um servidor de teste. Deixe em branco para usar https://api.line.me.',
+  'form.poll_seconds': 'Buscar mensagens novas a cada (segundos)',
+  'form.badPollSeconds': 'Informe um número inteiro de segundos de 1 a 3600, ou deixe em branco.',
+  'form.xToken': 'Token de acesso do usuário',
+  'form.xTokenHint':
+    'Um token de acesso de usuário OAuth 2.0 da conta do X para a qual os clientes escrevem, com os escopos dm.read, dm.write, users.read e tweet.read (do seu app no X Developer Portal). O Caixa busca as mensagens diretas novas consultando o X, então não é preciso um endereço público. Guardado no chaveiro do sistema.',
+  'form.xTokenKeep': 'Deixe em branco para manter o token de acesso salvo',
+  'form.xTokenShowLabel': 'Mostrar o token de acesso',
+  'form.xTokenHideLabel': 'Ocultar o token de acesso',
+  'form.xPollHint':
+    'Com que frequência o Caixa pergunta ao X por mensagens diretas novas (1–3600). Deixe em branco para 60; os limites de uso do X podem deixar mais lento.',
+  'form.x_base_url': 'Servidor da API',
+  'form.xBaseUrlHint': 'Só para um servidor de teste. Deixe em branco para usar https://api.x.com.',
+  'form.page_id': 'ID da Página',
+  'form.pageIdHint': 'O ID da Página do Facebook (só dígitos): configurações da Página do Facebook → Sobre → Transparência da Página.',
+  'form.pageIdHintInstagram':
+    'O ID (só dígitos) da Página do Facebook vinculada à sua conta profissional do Instagram: configurações da Página do Facebook → Sobre → Transparência da Página.',
+  'form.pageToken': 'Token de acesso da Página',
+  'form.pageTokenHint':
+    'Um token de acesso da Página com a permissão pages_messaging (Painel de Apps da Meta → Messenger → Configurações, ou o Explorador da Graph API); prefira um de longa duração. O Caixa busca as mensagens novas consultando a Meta, então não é preciso um endereço público. Guardado no chaveiro do sistema.',
+  'form.pageTokenHintInstagram':
+    'Um token de acesso da Página do Facebook vinculada, com as permissões pages_messaging e instagram_manage_messages (Painel de Apps da Meta, ou o Explorador da Graph API); prefira um de longa duração. O Caixa busca as mensagens novas consultando a Meta, então não é preciso um endereço público. Guardado no chaveiro do sistema.',
+  'form.pageTokenKeep': 'Deixe em branco para manter o token de acesso da Página salvo',
+  'form.pageTokenShowLabel': 'Mostrar o token de acesso da Página',
+  'form.pageTokenHideLabel': 'Ocultar o token de acesso da Página',
+  'form.metaPollHint':
+    'Com que frequência o Caixa pergunta à Meta por mensagens novas (1–3600). Deixe em branco para 10; o Caixa nunca faz mais de 2 chamadas por segundo.',
   'security.tls': 'TLS',
   'security.start_tls': 'STARTTLS',
   'security.plain': 'Nenhuma (só neste computador)',
@@ -491,6 +755,71 @@ const pt: Dict = {
     'O Caixa recebe as mensagens deste bot consultando o Telegram, e só um programa pode fazer isso por bot de cada vez. Se outro programa ou um webhook usar este bot, a caixa de entrada mostra o erro acima até que ele pare.',
   'detail.tokenKeychain':
     'O token do bot fica no chaveiro do sistema, não na pasta de dados do Caixa. Para trocá-lo, edite a caixa de entrada.',
+  'detail.createdWhatsapp':
+    'Caixa de entrada criada. Registre a URL de callback abaixo no Painel de Apps da Meta para que as mensagens do WhatsApp cheguem ao Caixa.',
+  'detail.number': 'Número',
+  'detail.numberUnknown': 'Ainda desconhecido: é preenchido quando a Meta aceita o token de acesso.',
+  'detail.phoneNumberId': 'ID do número de telefone',
+  'detail.callbackUrl': 'URL de callback',
+  'detail.verifyToken': 'Token de verificação',
+  'detail.webhookSteps': 'Registre o webhook na Meta',
+  'detail.webhookStep1': 'No Painel de Apps da Meta, abra WhatsApp → Configuração e clique em Editar, em Webhook.',
+  'detail.webhookStep2': 'Cole a URL de callback e o token de verificação acima e clique em Verificar e salvar.',
+  'detail.webhookStep3': 'Em Campos do webhook, assine “messages”.',
+  'detail.webhookReachable':
+    'A Meta chama esta URL pela internet, então ela precisa ser acessível de lá: exponha o gateway do Caixa por um proxy reverso ou um túnel (ou um endereço da rede local que o roteador encaminhe) e defina CAIXA_PUBLIC_URL com esse endereço público, para que esta URL o mostre.',
+  'detail.webhookLoopback': 'Este endereço só funciona neste computador: a Meta ainda não consegue acessá-lo.',
+  'detail.graphApi': 'Graph API',
+  'detail.whatsappKeychain':
+    'O token de acesso e a chave secreta do app ficam no chaveiro do sistema, não na pasta de dados do Caixa. Para trocá-los, edite a caixa de entrada.',
+  'detail.createdTwilio':
+    'Caixa de entrada criada. O Caixa está se conectando ao Twilio; as mensagens enviadas ao número aparecerão em Conversas.',
+  'detail.accountSid': 'Account SID',
+  'detail.twilioApi': 'Servidor da API REST',
+  'detail.twilioPolling':
+    'O Caixa consulta o Twilio a cada 5 segundos em busca de mensagens novas, então não é preciso um endereço público nem um webhook. As respostas não podem levar arquivos: o Twilio só envia arquivos que consegue baixar de um endereço público na web.',
+  'detail.twilioKeychain':
+    'O auth token fica no chaveiro do sistema, não na pasta de dados do Caixa. Para trocá-lo, edite a caixa de entrada.',
+  'detail.createdLine':
+    'Caixa de entrada criada. Cole a URL do webhook abaixo no LINE Developers Console para que as mensagens do LINE cheguem ao Caixa.',
+  'detail.lineBot': 'Bot',
+  'detail.lineBotUnknown': 'Ainda desconhecido: é preenchido quando o LINE aceita o token de acesso do canal.',
+  'detail.lineApi': 'Servidor da Messaging API',
+  'detail.lineWebhookUrl': 'URL do webhook',
+  'detail.lineSteps': 'Registre o webhook no LINE',
+  'detail.lineStep1': 'No LINE Developers Console, abra seu canal e vá para a aba Messaging API.',
+  'detail.lineStep2':
+    'Em Webhook settings, clique em Edit ao lado de Webhook URL, cole a URL acima e clique em Update (Verify a testa).',
+  'detail.lineStep3':
+    'Ative “Use webhook”. Desative as mensagens automáticas de saudação e de resposta se quiser que só as suas respostas cheguem aos clientes.',
+  'detail.lineReachable':
+    'O LINE chama esta URL pela internet, então ela precisa ser acessível de lá: exponha o gateway do Caixa por um proxy reverso ou um túnel (ou um endereço da rede local que o roteador encaminhe) e defina CAIXA_PUBLIC_URL com esse endereço público, para que esta URL o mostre. O LINE só aceita endereços https://.',
+  'detail.lineLoopback': 'Este endereço só funciona neste computador: o LINE ainda não consegue acessá-lo.',
+  'detail.lineFiles': 'As respostas ainda não podem levar arquivos; as notas privadas podem.',
+  'detail.lineKeychain':
+    'O token de acesso do canal e a chave secreta do canal ficam no chaveiro do sistema, não na pasta de dados do Caixa. Para trocá-los, edite a caixa de entrada.',
+  'detail.createdX':
+    'Caixa de entrada criada. O Caixa está se conectando ao X; as mensagens diretas enviadas à conta aparecerão em Conversas.',
+  'detail.xAccount': 'Conta',
+  'detail.xAccountUnknown': 'Ainda desconhecida: é preenchida quando o X aceita o token de acesso.',
+  'detail.xLink': 'Abrir no X',
+  'detail.xApi': 'Servidor da API',
+  'detail.xPolling':
+    'O Caixa consulta o X a cada {n} segundos em busca de mensagens diretas novas, então não é preciso um endereço público nem um webhook; os limites de uso do X podem fazê-lo consultar com menos frequência. As respostas ainda não podem levar arquivos; as notas privadas podem.',
+  'detail.xKeychain':
+    'O token de acesso fica no chaveiro do sistema, não na pasta de dados do Caixa. Para trocá-lo, edite a caixa de entrada.',
+  'detail.createdMessenger':
+    'Caixa de entrada criada. O Caixa está se conectando à Página do Facebook; as mensagens enviadas a ela pelo Messenger aparecerão em Conversas.',
+  'detail.createdInstagram':
+    'Caixa de entrada criada. O Caixa está se conectando ao Instagram; as mensagens diretas para a conta profissional vinculada à Página aparecerão em Conversas.',
+  'detail.page': 'Página do Facebook',
+  'detail.pageUnknown': 'Ainda desconhecida: é preenchida quando a Meta aceita o token de acesso da Página.',
+  'detail.pageId': 'ID da Página',
+  'detail.instagramId': 'ID da conta do Instagram',
+  'detail.metaPolling':
+    'O Caixa consulta a Meta a cada {n} segundos em busca de mensagens novas (no máximo 2 chamadas por segundo), então não é preciso um endereço público nem um webhook. Você pode responder por 7 dias após a última mensagem do cliente: respostas comuns nas primeiras 24 horas e, depois, com a tag de atendente humano da Meta. As respostas ainda não podem levar arquivos; as notas privadas podem.',
+  'detail.pageKeychain':
+    'O token de acesso da Página fica no chaveiro do sistema, não na pasta de dados do Caixa. Para trocá-lo, edite a caixa de entrada.',
 };
 
 const dictionaries: Record<string, Dict> = { en, pt };

@@ -2,22 +2,31 @@
 // It behaves like the core where the UI can tell: keyset pages, live events, delivery states,
 // validation errors. URL switches: ?mock=empty (first run), ?mock=big (100k conversations).
 // Telegram bot tokens: "bad" is refused by "Telegram", "webhook" / "conflict" save but the inbox
-// then shows the matching polling error.
-import { BackendError } from './backend';
+// then shows the matching polling error. WhatsApp access tokens: "bad" is refused by "Meta"; phone
+// number ID "404" does not exist; saving needs the app secret. Twilio auth tokens, LINE channel
+// access tokens, X user access tokens and the Page access tokens of Messenger and Instagram: "bad" is
+// refused by the provider; a LINE inbox needs its channel secret to save.
+import { BackendError, replyCarriesFiles } from './backend';
 import type {
   Backend,
   ConversationFilter,
   ConversationRow,
   CoreEvent,
+  ChannelKind,
   EmailSettings,
   InboxInput,
   InboxView,
+  LineSettings,
   MailServer,
   Message,
   MessageKind,
+  MessengerSettings,
   StagedFile,
   StatusCounts,
   TelegramSettings,
+  TwilioSettings,
+  WhatsAppSettings,
+  XSettings,
 } from './backend';
 
 const FIRST = ['Ana', 'Bruno', 'Carla', 'Diego', 'Elena', 'Felipe', 'Gabriela', 'Hugo', 'Isabela', 'João', 'Karen', 'Lucas', 'Marina', 'Nuno', 'Olivia', 'Pedro', 'Rafaela', 'Sofia', 'Tiago', 'Vitória'];
@@ -79,6 +88,40 @@ const PICKED = ['/home/agent/Documents/invoice-4821.pdf', '/home/agent/Pictures/
 /** The username "Telegram" reports for any token it accepts. */
 const BOT_USERNAME = 'acme_support_bot';
 const BAD_TOKEN = 'Telegram did not accept the bot token (401 Unauthorized); check it in @BotFather';
+/** How "Meta" displays any WhatsApp number it accepts. */
+const WHATSAPP_NUMBER = '+1 555-010-0000 (Acme)';
+/** The Twilio number and account of the seeded SMS inbox. */
+const TWILIO_NUMBER = '+15550100000';
+const TWILIO_SID = 'AC0123456789abcdef0123456789abcdef';
+/** The name "LINE" reports for any bot whose channel access token it accepts. */
+const LINE_BOT_NAME = 'Acme Support';
+/** The account "X" reports for any user access token it accepts. */
+const X_USERNAME = 'acme_support';
+const X_USER_ID = '1456789012345678901';
+/** The Page "Meta" reports for any Page access token it accepts, and its linked Instagram account. */
+const PAGE_NAME = 'Acme Store';
+const PAGE_ID = '104512345678901';
+const INSTAGRAM_ID = '17841400000000001';
+/** What the core calls each channel in its messages ("Replies in … conversations"). */
+const CHANNEL_LABEL: Record<ChannelKind, string> = {
+  website: 'website chat',
+  api: 'API',
+  email: 'e-mail',
+  telegram: 'Telegram',
+  whatsapp: 'WhatsApp',
+  twilio: 'SMS (Twilio)',
+  line: 'LINE',
+  x: 'X',
+  messenger: 'Messenger',
+  instagram: 'Instagram',
+};
+/** How long after the customer last wrote replies are allowed: WhatsApp free-form ones for 24 h;
+ * Messenger and Instagram for 7 days (plain for 24 h, then with Meta's HUMAN_AGENT tag). */
+const REPLY_WINDOW: Partial<Record<ChannelKind, number>> = {
+  whatsapp: 24 * 3600_000,
+  messenger: 7 * 24 * 3600_000,
+  instagram: 7 * 24 * 3600_000,
+};
 
 const hash = (s: string) => [...s].reduce((a, ch) => (a * 33 + ch.charCodeAt(0)) >>> 0, 5381);
 
@@ -97,8 +140,11 @@ export function createMockBackend(): Backend {
 
   const inboxes = new Map<number, InboxView>();
   const secrets = new Map<number, string>();
-  /** What the core keeps in the keychain: mailbox passwords and Telegram bot tokens. */
+  /** What the core keeps in the keychain: mailbox passwords, Telegram bot tokens, WhatsApp access
+   * tokens, Twilio auth tokens, LINE channel access tokens. */
   const passwords = new Map<number, string>();
+  /** Also in the keychain: WhatsApp app secrets and LINE channel secrets (they sign the webhooks). */
+  const webhookSecrets = new Map<number, string>();
   /** `<inbox id>:<sender>` pairs whose remote images always load. */
   const trusted = new Set<string>();
   const convs = new Map<number, ConversationRow>();
@@ -117,7 +163,12 @@ export function createMockBackend(): Backend {
         ? `<script>\n  window.caixaSettings = { token: "${token}" };\n</script>\n<script src="${base}/widget.js" async defer></script>`
         : null,
       test_page_url: website ? `${base}/test/${token}` : null,
-      endpoint_url: input.settings.kind === 'api' ? `${base}/api/v1/inboxes/${token}/messages` : null,
+      endpoint_url:
+        input.settings.kind === 'api'
+          ? `${base}/api/v1/inboxes/${token}/messages`
+          : input.settings.kind === 'whatsapp' || input.settings.kind === 'line'
+            ? `${base}/hooks/${token}`
+            : null,
     };
   }
 
@@ -154,10 +205,141 @@ export function createMockBackend(): Backend {
     return out;
   }
 
-  /** Saving a Telegram inbox asks Telegram who the bot is; the answer is kept in its settings. */
+  /** What the core checks itself, then what "Meta" says about the access token and number. */
+  function whatsappErrors(settings: WhatsAppSettings, token: string | null): { field: string; message: string }[] {
+    const out: { field: string; message: string }[] = [];
+    if (!/^\d+$/.test(settings.phone_number_id.trim()))
+      out.push({ field: 'phone_number_id', message: "Enter the phone number ID (digits) from Meta's WhatsApp API Setup page." });
+    const version = settings.api_version?.trim();
+    if (version && !/^v\d+(\.\d+)*$/.test(version)) out.push({ field: 'api_version', message: 'Use a Graph API version like v21.0.' });
+    const server = settings.api_base_url?.trim();
+    if (server && !/^https?:\/\/[^\s/]+/.test(server))
+      out.push({ field: 'api_base_url', message: 'Enter an http(s) address, like https://graph.facebook.com.' });
+    if (out.length) return out;
+    if (!token) out.push({ field: 'password', message: 'Paste the access token (a system user token of your Meta business).' });
+    else if (token === 'bad')
+      out.push({ field: 'password', message: 'WhatsApp refused: Error validating access token: Session has expired. [code 190]' });
+    else if (settings.phone_number_id.trim() === '404')
+      out.push({ field: 'password', message: "WhatsApp refused: Unsupported get request. Object with ID '404' does not exist. [code 100]" });
+    return out;
+  }
+
+  /** What the core checks itself, then what "Twilio" says about the account and auth token. */
+  function twilioErrors(settings: TwilioSettings, token: string | null): { field: string; message: string }[] {
+    const out: { field: string; message: string }[] = [];
+    if (!/^AC[0-9a-f]{32}$/i.test(settings.account_sid.trim()))
+      out.push({ field: 'account_sid', message: 'Enter the Account SID from the Twilio Console (AC followed by 32 characters).' });
+    if (!/^(whatsapp:)?\+\d{6,15}$/.test(twilioNumber(settings.number)))
+      out.push({ field: 'number', message: 'Enter the Twilio number in international format, like +5511999990000 (or whatsapp:+5511999990000).' });
+    const server = settings.api_base_url?.trim();
+    if (server && !/^https?:\/\/[^\s/]+/.test(server))
+      out.push({ field: 'api_base_url', message: 'Enter an http(s) address, like https://api.twilio.com.' });
+    if (out.length) return out;
+    if (!token) out.push({ field: 'password', message: 'Paste the auth token from the Twilio Console.' });
+    else if (token === 'bad')
+      out.push({ field: 'password', message: 'Twilio refused the Account SID or auth token (401 Unauthorized: Authenticate). [code 20003]' });
+    return out;
+  }
+
+  /** The number as the core stores it: without spaces, dashes or brackets. */
+  const twilioNumber = (n: string) => n.trim().replace(/[\s()-]/g, '');
+
+  /** What "LINE" says about a channel access token and server (`/v2/bot/info`). */
+  function lineErrors(settings: LineSettings, token: string | null): { field: string; message: string }[] {
+    const out: { field: string; message: string }[] = [];
+    const server = settings.api_base_url?.trim();
+    if (server && !/^https?:\/\/[^\s/]+/.test(server))
+      out.push({ field: 'api_base_url', message: 'Enter an http(s) address, like https://api.line.me.' });
+    else if (!token) out.push({ field: 'password', message: 'Paste the channel access token (LINE Developers Console → Messaging API).' });
+    else if (token === 'bad')
+      out.push({ field: 'password', message: 'LINE refused the channel access token (401 Unauthorized): Authentication failed. Issue a new one in the LINE Developers Console.' });
+    return out;
+  }
+
+  /** Seconds between polls: empty for the default, else 1–3600. */
+  function pollErrors(seconds: number | null | undefined): { field: string; message: string }[] {
+    if (seconds === null || seconds === undefined) return [];
+    return Number.isInteger(seconds) && seconds >= 1 && seconds <= 3600 ? [] : [{ field: 'poll_seconds', message: 'Poll between every 1 and 3600 seconds.' }];
+  }
+
+  /** What the core checks itself, then what "X" says about the user access token (`/2/users/me`). */
+  function xErrors(settings: XSettings, token: string | null): { field: string; message: string }[] {
+    const out = pollErrors(settings.poll_seconds);
+    const server = settings.api_base_url?.trim();
+    if (server && !/^https?:\/\/[^\s/]+/.test(server)) out.push({ field: 'api_base_url', message: 'Enter an http(s) address, like https://api.x.com.' });
+    if (out.length) return out;
+    if (!token) out.push({ field: 'password', message: 'Paste the OAuth 2.0 user access token.' });
+    else if (token === 'bad')
+      out.push({ field: 'password', message: 'X refused the access token (401 Unauthorized). Sign in again to get a new one with the dm.read, dm.write, users.read and tweet.read scopes.' });
+    return out;
+  }
+
+  /** What the core checks itself, then what "Meta" says about the Page and its access token. */
+  function messengerErrors(settings: MessengerSettings, token: string | null): { field: string; message: string }[] {
+    const out = pollErrors(settings.poll_seconds);
+    if (!/^\d+$/.test(settings.page_id.trim()))
+      out.push({ field: 'page_id', message: 'Enter the Facebook Page ID (digits; Page settings → About → Page transparency).' });
+    const version = settings.api_version?.trim();
+    if (version && !/^v\d+(\.\d+)*$/.test(version)) out.push({ field: 'api_version', message: 'Use a Graph API version like v21.0.' });
+    const server = settings.api_base_url?.trim();
+    if (server && !/^https?:\/\/[^\s/]+/.test(server))
+      out.push({ field: 'api_base_url', message: 'Enter an http(s) address, like https://graph.facebook.com.' });
+    if (out.length) return out;
+    if (!token) out.push({ field: 'password', message: 'Paste the Page access token.' });
+    else if (token === 'bad')
+      out.push({ field: 'password', message: 'Meta refused the Page access token: Error validating access token: Session has expired. [code 190]' });
+    return out;
+  }
+
+  /** The credential a check or save uses: the typed one, else the stored one of the inbox. */
+  const credential = (typed: string | null | undefined, id: number | null): string | null =>
+    typed?.trim() || (id === null ? null : (passwords.get(id) ?? null));
+
+  /** What the provider says about a credential, or its errors (before the inbox is saved). */
+  function credentialErrors(input: InboxInput, id: number | null): { field: string; message: string }[] {
+    const token = credential(input.password, id);
+    switch (input.settings.kind) {
+      case 'telegram':
+        return telegramErrors(input.settings, token);
+      case 'whatsapp':
+        return whatsappErrors(input.settings, token);
+      case 'twilio':
+        return twilioErrors(input.settings, token);
+      case 'line':
+        return lineErrors(input.settings, token);
+      case 'x':
+        return xErrors(input.settings, token);
+      case 'messenger':
+      case 'instagram':
+        return messengerErrors(input.settings, token);
+      default:
+        return [];
+    }
+  }
+
+  /** Saving asks the provider what to show: Telegram the bot's name, Meta the number or the Page's
+   * name, X the account; an empty WhatsApp verify token is generated. */
   function withBot(input: InboxInput): InboxInput {
-    if (input.settings.kind !== 'telegram') return input;
-    return { ...input, settings: { ...input.settings, bot_username: BOT_USERNAME } };
+    if (input.settings.kind === 'x') return { ...input, settings: { ...input.settings, username: X_USERNAME, user_id: X_USER_ID } };
+    if (input.settings.kind === 'messenger' || input.settings.kind === 'instagram')
+      return {
+        ...input,
+        settings: {
+          ...input.settings,
+          page_id: input.settings.page_id.trim(),
+          page_name: PAGE_NAME,
+          instagram_id: input.settings.kind === 'instagram' ? INSTAGRAM_ID : null,
+        },
+      };
+    if (input.settings.kind === 'telegram') return { ...input, settings: { ...input.settings, bot_username: BOT_USERNAME } };
+    if (input.settings.kind === 'line') return { ...input, settings: { ...input.settings, bot_name: LINE_BOT_NAME } };
+    if (input.settings.kind === 'twilio')
+      return { ...input, settings: { ...input.settings, account_sid: input.settings.account_sid.trim(), number: twilioNumber(input.settings.number) } };
+    if (input.settings.kind === 'whatsapp') {
+      const verify = input.settings.verify_token?.trim() || Math.random().toString(36).slice(2, 14) + Math.random().toString(36).slice(2, 14);
+      return { ...input, settings: { ...input.settings, display_phone: WHATSAPP_NUMBER, verify_token: verify } };
+    }
+    return input;
   }
 
   function validate(input: InboxInput, adding: boolean, id: number | null = null) {
@@ -171,8 +353,12 @@ export function createMockBackend(): Backend {
       fields.push(...emailErrors(input.settings));
       if (adding && !input.password) fields.push({ field: 'password', message: 'Enter the mailbox password.' });
     }
-    if (input.settings.kind === 'telegram')
-      fields.push(...telegramErrors(input.settings, input.password || (adding || id === null ? null : (passwords.get(id) ?? null))));
+    fields.push(...credentialErrors(input, adding ? null : id));
+    const secret = input.webhook_secret?.trim() || (adding || id === null ? null : (webhookSecrets.get(id) ?? null));
+    if (input.settings.kind === 'whatsapp' && !secret)
+      fields.push({ field: 'webhook_secret', message: 'Paste the app secret (Meta App Dashboard → App settings → Basic): it checks that webhooks come from Meta.' });
+    if (input.settings.kind === 'line' && !secret)
+      fields.push({ field: 'webhook_secret', message: 'Paste the channel secret (LINE Developers Console → Basic settings): it checks that webhooks come from LINE.' });
     if (fields.length) throw new BackendError('validation', 'Please fix the highlighted fields', fields);
   }
 
@@ -236,7 +422,9 @@ export function createMockBackend(): Backend {
     inboxes.set(id, v);
     if (input.settings.kind === 'api')
       secrets.set(id, 'whsec_' + Math.random().toString(36).slice(2) + Math.random().toString(36).slice(2));
-    if ((input.settings.kind === 'email' || input.settings.kind === 'telegram') && input.password) passwords.set(id, input.password);
+    if (input.settings.kind !== 'website' && input.settings.kind !== 'api' && input.password) passwords.set(id, input.password);
+    if ((input.settings.kind === 'whatsapp' || input.settings.kind === 'line') && input.webhook_secret)
+      webhookSecrets.set(id, input.webhook_secret.trim());
     connectLater(id);
     return v;
   }
@@ -351,10 +539,10 @@ export function createMockBackend(): Backend {
 
   if (mode !== 'empty') {
     const web = addInboxSync(
-      { name: 'Acme website', settings: { kind: 'website', website_url: 'https://acme.example', welcome_title: 'Hi there 👋', welcome_text: 'We typically reply in a few minutes.', color: '#1f6feb' }, password: null },
+      { name: 'Acme website', settings: { kind: 'website', website_url: 'https://acme.example', welcome_title: 'Hi there 👋', welcome_text: 'We typically reply in a few minutes.', color: '#1f6feb' }, password: null, webhook_secret: null },
       now - 90 * 86400_000,
     );
-    const api = addInboxSync({ name: 'Shop integration', settings: { kind: 'api', webhook_url: 'https://shop.example/hooks/caixa' }, password: null }, now - 60 * 86400_000);
+    const api = addInboxSync({ name: 'Shop integration', settings: { kind: 'api', webhook_url: 'https://shop.example/hooks/caixa' }, password: null, webhook_secret: null }, now - 60 * 86400_000);
     const mail = addInboxSync(
       {
         name: 'Support mailbox',
@@ -369,12 +557,29 @@ export function createMockBackend(): Backend {
           mark_seen: true,
         },
         password: 'secret',
+        webhook_secret: null,
       },
       now - 30 * 86400_000,
     );
     const telegram = addInboxSync(
-      { name: 'Telegram bot', settings: { kind: 'telegram', bot_username: BOT_USERNAME, api_base_url: null }, password: '123456789:AAE-mock-token' },
+      { name: 'Telegram bot', settings: { kind: 'telegram', bot_username: BOT_USERNAME, api_base_url: null }, password: '123456789:AAE-mock-token', webhook_secret: null },
       now - 14 * 86400_000,
+    );
+    const whatsapp = addInboxSync(
+      {
+        name: 'WhatsApp Business',
+        settings: {
+          kind: 'whatsapp',
+          phone_number_id: '106540352242922',
+          display_phone: WHATSAPP_NUMBER,
+          verify_token: 'k3v9x2m7q4w8z1p5',
+          api_version: null,
+          api_base_url: null,
+        },
+        password: 'EAAG-mock-token',
+        webhook_secret: 'mock-app-secret',
+      },
+      now - 7 * 86400_000,
     );
     const total = mode === 'big' ? 100_000 : 2_000;
     const r = rng(42);
@@ -401,6 +606,7 @@ export function createMockBackend(): Backend {
         last_activity_at: t,
         preview: pool[Math.floor(r() * pool.length)],
         preview_kind,
+        reply_window_closes_at: null,
       });
       t -= Math.floor(r() * (mode === 'big' ? 60_000 : 40 * 60_000));
     }
@@ -427,6 +633,7 @@ export function createMockBackend(): Backend {
       last_activity_at: at,
       preview: location,
       preview_kind: 'incoming',
+      reply_window_closes_at: null,
     });
     messages.set(id, [
       { ...base, id: nextMsgId++, kind: 'incoming', content: 'Hi! The parcel arrived but the box is crushed 😕', sender_name: 'Marina Rocha', delivery: null, created_at: at - 6 * 60_000, attachments: [] },
@@ -435,6 +642,123 @@ export function createMockBackend(): Backend {
       { ...base, id: nextMsgId++, kind: 'outgoing', content: 'Thanks! We will send a new one today. Where should it go?', sender_name: 'You', delivery: 'delivered', created_at: at - 2 * 60_000, attachments: [] },
       { ...base, id: nextMsgId++, kind: 'incoming', content: location, sender_name: 'Marina Rocha', delivery: null, created_at: at, attachments: [] },
     ]);
+
+    // Two WhatsApp customers: one wrote 20 h 40 min ago (the reply window closes in 3 h 20 min),
+    // one 30 h ago (closed: only private notes until they write again).
+    const HOUR = 3600_000;
+    const seed = (inbox: InboxView, cid: number, name: string, lastIncoming: number | null, msgs: [MessageKind, string, number][]) => {
+      const last = msgs[msgs.length - 1];
+      convs.set(cid, {
+        id: cid,
+        inbox_id: inbox.inbox.id,
+        inbox_name: inbox.inbox.name,
+        channel: inbox.inbox.kind,
+        contact_id: cid,
+        contact_name: name,
+        status: 'open',
+        assignee: null,
+        priority: 'none',
+        labels: [],
+        unread_count: last[0] === 'incoming' ? 1 : 0,
+        last_activity_at: last[2],
+        preview: last[1],
+        preview_kind: last[0],
+        reply_window_closes_at: lastIncoming === null ? null : windowClosesAt(inbox.inbox.kind, lastIncoming),
+      });
+      messages.set(
+        cid,
+        msgs.map(([kind, content, createdAt]) => ({
+          id: nextMsgId++,
+          conversation_id: cid,
+          kind,
+          content,
+          sender_name: kind === 'incoming' ? name : 'You',
+          delivery: kind === 'outgoing' ? 'delivered' : null,
+          error: null,
+          created_at: createdAt,
+          attachments: [],
+          subject: null,
+          has_html: false,
+        })),
+      );
+    };
+    const open = now - 20 * HOUR - 40 * 60_000;
+    seed(whatsapp, total + 2, 'Rafael Nunes', open, [
+      ['incoming', 'Olá! Do you have the blue sneakers in size 42?', open - 10 * 60_000],
+      ['outgoing', 'Hi Rafael! Let me check the stock for you.', open - 5 * 60_000],
+      ['incoming', 'Great, thanks. I can pick them up tomorrow.', open],
+    ]);
+    const closed = now - 30 * HOUR;
+    seed(whatsapp, total + 3, 'Beatriz Lima', closed, [
+      ['incoming', 'My order came with the wrong colour 😞', closed - 40 * 60_000],
+      ['outgoing', 'Sorry about that! We will send the right one. Could you confirm your address?', closed - 30 * 60_000],
+      ['incoming', 'Rua das Flores 120, São Paulo', closed],
+      ['note', 'Exchange requested in the shop system.', closed + 20 * 60_000],
+    ]);
+
+    // An SMS customer texting the Twilio number, and a LINE user writing to the official account
+    // (neither channel's replies can carry files).
+    const sms = addInboxSync(
+      { name: 'SMS (Twilio)', settings: { kind: 'twilio', account_sid: TWILIO_SID, number: TWILIO_NUMBER, api_base_url: null }, password: 'mock-auth-token', webhook_secret: null },
+      now - 5 * 86400_000,
+    );
+    const line = addInboxSync(
+      { name: 'LINE official account', settings: { kind: 'line', bot_name: LINE_BOT_NAME, api_base_url: null }, password: 'mock-channel-access-token', webhook_secret: 'mock-channel-secret' },
+      now - 3 * 86400_000,
+    );
+    const texted = now - 25 * 60_000;
+    seed(sms, total + 4, '+1 555-010-0199', null, [
+      ['incoming', 'Hi, is my order 4821 shipping today?', texted - 12 * 60_000],
+      ['outgoing', 'Hi! Yes, it leaves our warehouse this afternoon.', texted - 8 * 60_000],
+      ['incoming', 'Great, can I still add a second charger?', texted],
+    ]);
+    const lined = now - 50 * 60_000;
+    seed(line, total + 5, 'Yuki Tanaka', null, [
+      ['incoming', 'こんにちは! Do you ship to Osaka?', lined - 15 * 60_000],
+      ['outgoing', 'Hello Yuki! Yes, delivery to Osaka takes 3–5 days.', lined - 10 * 60_000],
+      ['incoming', 'Thank you! I will order tonight 🙏', lined],
+    ]);
+
+    // X, Messenger and Instagram customers (polled; replies cannot carry files). The Messenger
+    // customer last wrote almost 7 days ago: Meta stops taking replies in 2 h 45 min.
+    const x = addInboxSync(
+      { name: 'X direct messages', settings: { kind: 'x', username: X_USERNAME, user_id: X_USER_ID, poll_seconds: null, api_base_url: null }, password: 'mock-x-user-token', webhook_secret: null },
+      now - 2 * 86400_000,
+    );
+    const page = { page_id: PAGE_ID, page_name: PAGE_NAME, poll_seconds: null, api_version: null, api_base_url: null };
+    const messenger = addInboxSync(
+      { name: 'Facebook Messenger', settings: { kind: 'messenger', ...page, instagram_id: null }, password: 'EAAG-mock-page-token', webhook_secret: null },
+      now - 10 * 86400_000,
+    );
+    const instagram = addInboxSync(
+      { name: 'Instagram Direct', settings: { kind: 'instagram', ...page, instagram_id: INSTAGRAM_ID }, password: 'EAAG-mock-page-token', webhook_secret: null },
+      now - 10 * 86400_000,
+    );
+    const tweeted = now - 70 * 60_000;
+    seed(x, total + 6, 'Lucas Martins (@lucasm)', null, [
+      ['incoming', 'Hey! Saw your post about the sale, does it include the headphones?', tweeted - 20 * 60_000],
+      ['outgoing', 'Hi Lucas! Yes, all headphones are 20% off until Sunday.', tweeted - 15 * 60_000],
+      ['incoming', 'Nice, ordering now 🎧', tweeted],
+    ]);
+    const paged = now - 7 * 24 * HOUR + 2 * HOUR + 45 * 60_000;
+    seed(messenger, total + 7, 'Carla Souza', paged, [
+      ['incoming', 'Hi, I returned the jacket last week. When will I get the refund?', paged - 30 * 60_000],
+      ['outgoing', 'Hi Carla! Let me check with our returns team.', paged - 20 * 60_000],
+      ['incoming', 'Thanks, I will wait for your answer.', paged],
+      ['note', 'Returns team says the parcel has not arrived yet.', paged + 2 * 86400_000],
+    ]);
+    const dm = now - 30 * HOUR;
+    seed(instagram, total + 8, 'Sofia Almeida (@sofi.alm)', dm, [
+      ['incoming', 'Oi! Is the green dress from your last post still available in M?', dm - 5 * 60_000],
+      ['outgoing', 'Hi Sofia! Yes, we have it in M. Want us to reserve one?', dm - 2 * 60_000],
+      ['incoming', 'Yes please! 💚', dm],
+    ]);
+  }
+
+  /** When replies stop being allowed after a customer message at `at`; null on channels without a limit. */
+  function windowClosesAt(kind: ChannelKind, at: number): number | null {
+    const window = REPLY_WINDOW[kind];
+    return window === undefined ? null : at + window;
   }
 
   const matches = (c: ConversationRow, f: ConversationFilter) =>
@@ -443,6 +767,8 @@ export function createMockBackend(): Backend {
 
   function touch(c: ConversationRow, msg: Message) {
     c.last_activity_at = msg.created_at;
+    // Each customer message reopens the reply window (WhatsApp, Messenger, Instagram).
+    if (msg.kind === 'incoming' && REPLY_WINDOW[c.channel] !== undefined) c.reply_window_closes_at = windowClosesAt(c.channel, msg.created_at);
     if (msg.kind !== 'activity') {
       c.preview = msg.content || msg.attachments.map((a) => a.file_name).join(', ');
       c.preview_kind = msg.kind;
@@ -483,7 +809,17 @@ export function createMockBackend(): Backend {
               ? 'The SMTP server refused the message: mailbox unavailable'
               : channel === 'telegram'
                 ? 'Telegram refused the message (403 Forbidden): the customer blocked the bot.'
-                : 'Widget visitor is offline (gave up after 3 attempts)';
+                : channel === 'whatsapp'
+                  ? 'WhatsApp could not deliver it: Message undeliverable. [code 131026]'
+                  : channel === 'twilio'
+                    ? 'Twilio could not deliver it: Unknown destination handset. [code 30005]'
+                    : channel === 'line'
+                      ? 'LINE refused the message (400 Bad Request): the customer has blocked the account.'
+                      : channel === 'x'
+                        ? 'X refused the message (403 Forbidden): the customer does not accept direct messages from this account.'
+                        : channel === 'messenger' || channel === 'instagram'
+                          ? 'Meta refused the message: This person isn’t available right now. [code 551]'
+                          : 'Widget visitor is offline (gave up after 3 attempts)';
         emit({ type: 'message_changed', conversation_id: msg.conversation_id, message_id: msg.id });
       }, ms);
   }
@@ -517,6 +853,11 @@ export function createMockBackend(): Backend {
         if (input.password) passwords.set(id, input.password);
         connectLater(id);
       }
+      const kind = input.settings.kind;
+      if (kind === 'whatsapp' || kind === 'line' || kind === 'twilio' || kind === 'x' || kind === 'messenger' || kind === 'instagram') {
+        if (input.password) passwords.set(id, input.password.trim());
+        if (input.webhook_secret) webhookSecrets.set(id, input.webhook_secret.trim());
+      }
       for (const c of convs.values()) if (c.inbox_id === id) c.inbox_name = input.name;
       emit({ type: 'inboxes_changed' });
       return copy(v);
@@ -525,6 +866,7 @@ export function createMockBackend(): Backend {
       await sleep(150);
       if (!inboxes.delete(id)) throw new BackendError('not_found', 'Inbox not found');
       passwords.delete(id);
+      webhookSecrets.delete(id);
       for (const [cid, c] of convs) if (c.inbox_id === id) convs.delete(cid);
       emit({ type: 'inboxes_changed' });
       emit({ type: 'resync' });
@@ -570,8 +912,15 @@ export function createMockBackend(): Backend {
       const c = convs.get(conversationId);
       if (!c) throw new BackendError('not_found', 'Conversation not found');
       if (!content.trim() && !files.length) throw new BackendError('validation', 'Message is empty');
-      if (files.length && !priv && c.channel !== 'email' && c.channel !== 'telegram') {
-        const message = `Replies in ${c.channel === 'website' ? 'website chat' : 'API'} conversations cannot carry files yet.`;
+      if (!priv && c.reply_window_closes_at !== null && c.reply_window_closes_at < Date.now()) {
+        // Worded like the core's.
+        const window = c.channel === 'whatsapp' ? '24 hours' : '7 days';
+        const only = c.channel === 'whatsapp' ? ' WhatsApp only delivers approved templates now (not supported in Caixa yet).' : '';
+        const message = `The customer last wrote more than ${window} ago, so ${CHANNEL_LABEL[c.channel]} no longer accepts a reply here.${only} Write a private note, or wait for the customer to write again.`;
+        throw new BackendError('validation', message, [{ field: 'content', message }]);
+      }
+      if (files.length && !priv && !replyCarriesFiles(c.channel)) {
+        const message = `Replies in ${CHANNEL_LABEL[c.channel]} conversations cannot carry files yet.`;
         throw new BackendError('validation', message, [{ field: 'attachments', message }]);
       }
       if (files.reduce((n, f) => n + f.size, 0) > MAX_ATTACHMENTS_BYTES) {
@@ -655,12 +1004,31 @@ export function createMockBackend(): Backend {
             : null;
       return { imap_error: check(settings.imap, 'IMAP'), smtp_error: check(settings.smtp, 'SMTP') };
     },
-    async testTelegramConnection(settings, token, inboxId) {
+    async testConnection(input, inboxId) {
       await sleep(700);
       if (inboxId !== null && !inboxes.has(inboxId)) throw new BackendError('not_found', 'Inbox not found');
-      const fields = telegramErrors(settings, token || (inboxId !== null ? (passwords.get(inboxId) ?? null) : null));
+      const fields: { field: string; message: string }[] = [];
+      if (!input.name.trim()) fields.push({ field: 'name', message: 'Give the inbox a name.' });
+      const kind = input.settings.kind;
+      if (kind === 'website' || kind === 'api' || kind === 'email')
+        fields.push({ field: 'kind', message: 'This kind of inbox has no provider account to check.' });
+      fields.push(...credentialErrors(input, inboxId));
       if (fields.length) throw new BackendError('validation', 'Please fix the highlighted fields', fields);
-      return BOT_USERNAME;
+      switch (input.settings.kind) {
+        case 'telegram':
+          return `@${BOT_USERNAME}`;
+        case 'whatsapp':
+          return WHATSAPP_NUMBER;
+        case 'twilio':
+          return twilioNumber(input.settings.number);
+        case 'x':
+          return `@${X_USERNAME}`;
+        case 'messenger':
+        case 'instagram':
+          return PAGE_NAME;
+        default:
+          return LINE_BOT_NAME;
+      }
     },
     async messageHtml(messageId, loadRemote) {
       await sleep(60);

@@ -3,9 +3,14 @@
 
 pub mod api;
 pub mod email;
+pub mod line;
+pub mod messenger;
 pub mod telegram;
+pub mod twilio;
 pub mod website;
+pub mod whatsapp;
 pub mod workers;
+pub mod x;
 
 /// Why a send did not work, and whether trying again can help.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,8 +19,8 @@ pub enum SendError {
     Transient(String),
     /// The provider refused for good (4xx, no webhook configured): shown on the message.
     Permanent(String),
-    /// The provider asked to wait (HTTP 429, Telegram `retry_after`): retried no sooner than
-    /// that, without counting towards giving up.
+    /// The provider asked to wait (HTTP 429, Telegram `retry_after`, Graph throughput codes):
+    /// retried no sooner than `retry_after` (zero: the outbox's own backoff), without giving up.
     RateLimited {
         reason: String,
         retry_after: std::time::Duration,
@@ -23,6 +28,14 @@ pub enum SendError {
     /// The server cannot be reached at all (no network, DNS, connection refused): the reply
     /// stays queued and is retried, with capped backoff, for as long as it takes.
     Offline(String),
+}
+
+/// What one verified webhook delivery asks of the store.
+#[derive(Debug, Default)]
+pub struct Inbound {
+    pub messages: Vec<crate::caixa::IncomingOwned>,
+    /// `(provider message id, delivery, error)` reports for messages we sent.
+    pub statuses: Vec<(String, crate::model::Delivery, Option<String>)>,
 }
 
 /// What a successful send reports.

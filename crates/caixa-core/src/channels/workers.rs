@@ -1,5 +1,5 @@
 //! The running receive tasks of inboxes that hold their own connection to the provider (e-mail
-//! IMAP, Telegram long polling): one per inbox, restarted when the inbox's settings change.
+//! IMAP, Telegram long polling, Twilio, X, Messenger and Instagram polling): one per inbox, restarted when the inbox's settings change.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -46,7 +46,12 @@ pub fn inboxes_to_run(
         .filter(|i| {
             matches!(
                 i.settings,
-                InboxSettings::Email(_) | InboxSettings::Telegram(_)
+                InboxSettings::Email(_)
+                    | InboxSettings::Telegram(_)
+                    | InboxSettings::Twilio(_)
+                    | InboxSettings::X(_)
+                    | InboxSettings::Messenger(_)
+                    | InboxSettings::Instagram(_)
             )
         })
         .map(|i| {
@@ -85,7 +90,15 @@ impl Workers {
             let task = match kind {
                 ChannelKind::Email => tokio::spawn(super::email::worker::run(c, id, token, rx)),
                 ChannelKind::Telegram => tokio::spawn(super::telegram::run(c, id, token, rx)),
-                ChannelKind::Website | ChannelKind::Api => continue,
+                ChannelKind::Twilio => tokio::spawn(super::twilio::run(c, id, token, rx)),
+                ChannelKind::X => tokio::spawn(super::x::run(c, id, token, rx)),
+                ChannelKind::Messenger | ChannelKind::Instagram => {
+                    tokio::spawn(super::messenger::run(c, id, token, rx))
+                }
+                ChannelKind::Website
+                | ChannelKind::Api
+                | ChannelKind::WhatsApp
+                | ChannelKind::Line => continue,
             };
             running.insert(
                 id,

@@ -1,8 +1,9 @@
 //! The gateway: Caixa's own HTTP + WebSocket server. It serves the website widget (script, API,
-//! socket, test page) and the API channel's endpoint. Bound to loopback by default; users who
+//! socket, test page), the API channel's endpoint and providers' webhooks (`/hooks/{token}`). Bound to loopback by default; users who
 //! want visitors from the internet expose it themselves (reverse proxy, tunnel).
 
 mod api;
+mod hooks;
 mod widget;
 
 use std::net::SocketAddr;
@@ -30,6 +31,7 @@ pub fn router(caixa: Caixa) -> Router {
         .route("/widget/{token}/test", get(widget::test_page))
         .nest("/api/widget/v1/{token}", widget::routes(caixa.clone()))
         .route("/api/v1/inboxes/{token}/messages", post(api::receive))
+        .route("/hooks/{token}", get(hooks::verify).post(hooks::receive))
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(caixa)
 }

@@ -11,7 +11,8 @@ use crate::model::{
 const ROW_SELECT: &str = "SELECT c.id, c.inbox_id, i.name, i.kind, c.contact_id, ct.name, c.status,
         c.assignee, c.priority, c.unread_count, c.last_activity_at, c.preview, c.preview_kind,
         (SELECT group_concat(l.name, char(31)) FROM conversation_labels cl
-           JOIN labels l ON l.id = cl.label_id WHERE cl.conversation_id = c.id)
+           JOIN labels l ON l.id = cl.label_id WHERE cl.conversation_id = c.id),
+        c.last_incoming_at
     FROM conversations c
     JOIN inboxes i ON i.id = c.inbox_id
     JOIN contacts ct ON ct.id = c.contact_id";
@@ -47,6 +48,9 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<ConversationRow> {
         labels: labels
             .map(|s| s.split('\u{1f}').map(str::to_string).collect())
             .unwrap_or_default(),
+        reply_window_closes_at: ChannelKind::parse(&kind)
+            .and_then(ChannelKind::reply_window_ms)
+            .and_then(|w| Some(r.get::<_, Option<i64>>(14).ok()?? + w)),
     })
 }
 
@@ -192,13 +196,24 @@ pub fn touch(
             last_activity_at = max(last_activity_at, ?2),
             preview = ?3, preview_kind = ?4,
             unread_count = unread_count + ?5,
-            status = CASE WHEN ?6 = 1 AND status IN ('resolved', 'snoozed') THEN 'open' ELSE status END
+            status = CASE WHEN ?6 = 1 AND status IN ('resolved', 'snoozed') THEN 'open' ELSE status END,
+            last_incoming_at = CASE WHEN ?5 = 1 THEN max(coalesce(last_incoming_at, 0), ?2)
+                                    ELSE last_incoming_at END
          WHERE id = ?1")?.execute(params![id, at, preview, kind.as_str(), incoming as i64, (incoming && reopen) as i64],
     )?;
     conn.prepare_cached("UPDATE conversation_labels SET last_activity_at = (SELECT last_activity_at FROM conversations WHERE id = ?1)
          WHERE conversation_id = ?1")?.execute([id],
     )?;
     Ok(())
+}
+
+/// When the customer last wrote in this conversation (Unix ms), if ever.
+pub fn last_incoming_at(conn: &Connection, id: ConversationId) -> Result<Option<i64>> {
+    Ok(conn
+        .prepare_cached("SELECT last_incoming_at FROM conversations WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()?
+        .flatten())
 }
 
 /// Sets the status; returns the previous one (or `None` when unchanged).

@@ -196,6 +196,31 @@ pub fn mark_sent(
     Ok(())
 }
 
+/// A provider's delivery report for a message we sent (found by the provider's id). Reports
+/// arrive out of order, so `sent` never replaces `delivered`; `failed` always wins. Returns the
+/// `(message, conversation)` changed, if any.
+pub fn apply_delivery_report(
+    conn: &Connection,
+    inbox_id: InboxId,
+    source_id: &str,
+    delivery: Delivery,
+    error: Option<&str>,
+) -> Result<Option<(MessageId, ConversationId)>> {
+    Ok(conn
+        .prepare_cached(
+            "UPDATE messages SET delivery = ?3, error = ?4
+             WHERE inbox_id = ?1 AND source_id = ?2 AND kind = 'outgoing'
+               AND (?3 = 'failed' OR (?3 = 'delivered' AND delivery <> 'failed')
+                    OR (?3 = 'sent' AND delivery = 'queued'))
+             RETURNING id, conversation_id",
+        )?
+        .query_row(
+            params![inbox_id, source_id, delivery.as_str(), error],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?)
+}
+
 /// Records a failed attempt: retried at `retry_at`, or failed for good when `None`.
 pub fn mark_attempt_failed(
     conn: &Connection,

@@ -219,6 +219,12 @@ CREATE TABLE channel_cursors (
     value TEXT NOT NULL,
     PRIMARY KEY (inbox_id, name)
 ) STRICT, WITHOUT ROWID;
+
+-- When the customer last wrote: channels with a reply window (WhatsApp: 24 h) count from it.
+ALTER TABLE conversations ADD COLUMN last_incoming_at INTEGER;
+UPDATE conversations SET last_incoming_at =
+    (SELECT max(created_at) FROM messages m WHERE m.conversation_id = conversations.id
+       AND m.kind = 'incoming');
 "#;
 
 #[cfg(test)]

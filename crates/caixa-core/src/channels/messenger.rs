@@ -1,0 +1,425 @@
+//! Facebook Messenger and Instagram Direct for a Facebook Page, over the Graph API. A desktop
+//! has no public address, so the worker polls the Conversations API
+//! (`/{page-id}/conversations?platform=messenger|instagram`, most recently updated first), then
+//! the messages of each conversation updated since the last poll, at most 2 calls per second
+//! per Page. Replies go through the Send API: a plain `RESPONSE` within 24 h of the customer's
+//! last message, the `HUMAN_AGENT` tag up to 7 days.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::workers::{backoff, Command};
+use super::{SendError, Sent};
+use crate::caixa::{Caixa, IncomingOwned};
+use crate::ingest::IncomingFile;
+use crate::model::{ChannelKind, Delivery, InboxId, InboxSettings, InboxState, MessengerSettings};
+use crate::store::{attachments, conversations, cursors, messages, now_ms};
+
+pub const DEFAULT_API: &str = "https://graph.facebook.com";
+pub const DEFAULT_VERSION: &str = "v21.0";
+pub const DEFAULT_POLL_SECS: u32 = 10;
+/// Meta's guidance for polling: at most 2 calls per second per Page.
+const CALL_GAP: Duration = Duration::from_millis(500);
+const CURSOR: &str = "graph_updated_time";
+const BACKOFF_MAX: Duration = Duration::from_secs(15 * 60);
+const NEEDS_USER_RETRY: Duration = Duration::from_secs(15 * 60);
+const STANDARD_WINDOW_MS: i64 = 24 * 3600 * 1000;
+
+fn platform(kind: ChannelKind) -> &'static str {
+    if kind == ChannelKind::Instagram {
+        "instagram"
+    } else {
+        "messenger"
+    }
+}
+
+fn base(settings: &MessengerSettings) -> String {
+    format!(
+        "{}/{}",
+        settings
+            .api_base_url
+            .as_deref()
+            .unwrap_or(DEFAULT_API)
+            .trim_end_matches('/'),
+        settings.api_version.as_deref().unwrap_or(DEFAULT_VERSION)
+    )
+}
+
+#[derive(Debug)]
+struct Problem {
+    text: String,
+    needs_user: bool,
+    rate_limited: bool,
+    offline: bool,
+}
+
+fn graph_problem(status: reqwest::StatusCode, body: &str) -> Problem {
+    let v: Value = serde_json::from_str(body).unwrap_or_default();
+    let e = &v["error"];
+    let code = e["code"].as_i64().unwrap_or(0);
+    let subcode = e["error_subcode"].as_i64().unwrap_or(0);
+    let message = e["message"].as_str().unwrap_or("no details");
+    let text = match (code, subcode) {
+        (10, 2018278) => "More than 7 days since the customer last wrote: Meta no longer accepts replies in this conversation (code 10/2018278)".to_string(),
+        (190, _) => format!("Meta did not accept the Page access token: {message} (code 190)"),
+        (0, _) => format!("Meta answered HTTP {status}"),
+        _ => format!("Meta refused: {message} (code {code})"),
+    };
+    Problem {
+        text,
+        needs_user: code == 190 || status == reqwest::StatusCode::UNAUTHORIZED,
+        rate_limited: matches!(code, 4 | 17 | 32 | 613) || status.as_u16() == 429,
+        offline: false,
+    }
+}
+
+fn net_problem(e: reqwest::Error) -> Problem {
+    Problem {
+        offline: e.is_connect() || e.is_timeout(),
+        text: format!("cannot reach Meta: {e}"),
+        needs_user: false,
+        rate_limited: false,
+    }
+}
+
+async fn get(http: &reqwest::Client, url: &str, token: &str) -> Result<Value, Problem> {
+    let res = http
+        .get(url)
+        .bearer_auth(token)
+        .send()
+        .await
+        .map_err(net_problem)?;
+    let status = res.status();
+    let body = res.text().await.map_err(net_problem)?;
+    if !status.is_success() {
+        return Err(graph_problem(status, &body));
+    }
+    serde_json::from_str(&body).map_err(|e| Problem {
+        text: format!("Meta answered something unreadable: {e}"),
+        needs_user: false,
+        rate_limited: false,
+        offline: false,
+    })
+}
+
+/// Checks the Page access token: the Page's name, or the reason.
+pub async fn check(
+    http: &reqwest::Client,
+    settings: &MessengerSettings,
+    token: &str,
+) -> Result<String, String> {
+    let v = get(
+        http,
+        &format!("{}/{}?fields=name,id", base(settings), settings.page_id),
+        token,
+    )
+    .await
+    .map_err(|p| p.text)?;
+    Ok(v["name"].as_str().unwrap_or(&settings.page_id).to_string())
+}
+
+/// The receive loop of one Messenger or Instagram inbox.
+pub async fn run(
+    caixa: Caixa,
+    inbox_id: InboxId,
+    cancel: CancellationToken,
+    mut commands: mpsc::UnboundedReceiver<Command>,
+) {
+    let mut failures: u32 = 0;
+    loop {
+        let wait = match poll_once(&caixa, inbox_id).await {
+            Ok(wait) => {
+                if failures > 0 {
+                    failures = 0;
+                    let now = now_ms();
+                    if let Ok(n) = caixa
+                        .store()
+                        .write(move |tx| messages::due_now_for_inbox(tx, inbox_id, now))
+                        .await
+                    {
+                        if n > 0 {
+                            caixa.wake_outbox();
+                        }
+                    }
+                }
+                caixa.set_inbox_state(inbox_id, InboxState::Connected);
+                wait
+            }
+            Err(p) => {
+                failures += 1;
+                tracing::warn!(inbox = inbox_id, "messenger: {}", p.text);
+                caixa.set_inbox_state(inbox_id, InboxState::Error { reason: p.text });
+                if p.needs_user {
+                    NEEDS_USER_RETRY
+                } else {
+                    backoff(failures + u32::from(p.rate_limited) * 4, BACKOFF_MAX)
+                }
+            }
+        };
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tokio::time::sleep(wait) => {}
+            Some(_) = commands.recv() => {}
+        }
+    }
+}
+
+fn local(text: impl Into<String>) -> Problem {
+    Problem {
+        text: text.into(),
+        needs_user: true,
+        rate_limited: false,
+        offline: false,
+    }
+}
+
+async fn poll_once(caixa: &Caixa, inbox_id: InboxId) -> Result<Duration, Problem> {
+    let inbox = caixa
+        .get_inbox(inbox_id)
+        .await
+        .map_err(|e| local(e.to_string()))?;
+    let (InboxSettings::Messenger(settings) | InboxSettings::Instagram(settings)) = &inbox.settings
+    else {
+        return Err(local("inbox settings are not Messenger settings"));
+    };
+    let token = caixa.inbox_secret(inbox_id).await.map_err(|e| {
+        local(format!(
+            "cannot read the Page access token from the keychain: {e}"
+        ))
+    })?;
+    let wait =
+        Duration::from_secs(settings.poll_seconds.unwrap_or(DEFAULT_POLL_SECS).max(1) as u64);
+    let since = caixa
+        .store()
+        .read(move |c| cursors::get(c, inbox_id, CURSOR))
+        .await
+        .map_err(|e| local(e.to_string()))?;
+    let http = &caixa.inner.http;
+    let root = base(settings);
+    let list = get(
+        http,
+        &format!(
+            "{root}/{}/conversations?platform={}&fields=id,updated_time,participants&limit=25",
+            settings.page_id,
+            platform(inbox.kind)
+        ),
+        &token,
+    )
+    .await?;
+    // ISO 8601 times with the same offset compare as text.
+    let updated: Vec<&Value> = list["data"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| match (&since, c["updated_time"].as_str()) {
+            (Some(s), Some(t)) => t > s.as_str(),
+            _ => true,
+        })
+        .collect();
+    let Some(newest) = updated
+        .iter()
+        .filter_map(|c| c["updated_time"].as_str())
+        .max()
+        .map(str::to_string)
+    else {
+        return Ok(wait);
+    };
+    let mut batch = Vec::new();
+    for c in updated {
+        let Some(conversation) = c["id"].as_str() else {
+            continue;
+        };
+        tokio::time::sleep(CALL_GAP).await;
+        let msgs = get(
+            http,
+            &format!(
+                "{root}/{conversation}/messages?fields=id,created_time,from,to,message,attachments&limit=25"
+            ),
+            &token,
+        )
+        .await?;
+        for m in msgs["data"].as_array().into_iter().flatten().rev() {
+            let from = &m["from"];
+            let Some(sender) = from["id"].as_str() else {
+                continue;
+            };
+            if sender == settings.page_id || Some(sender) == settings.instagram_id.as_deref() {
+                continue; // the Page's own replies
+            }
+            let name = from["name"]
+                .as_str()
+                .or(from["username"].as_str())
+                .unwrap_or(sender)
+                .to_string();
+            let files = attachments_of(caixa, &token, m).await;
+            let text = m["message"].as_str().unwrap_or_default().trim().to_string();
+            let content = match (text.is_empty(), files.len()) {
+                (false, _) => text,
+                (true, 0) => {
+                    "[A message Caixa cannot show yet; open Meta Business Suite to see it]"
+                        .to_string()
+                }
+                (true, n) => format!("📎 {n} file(s)"),
+            };
+            batch.push(IncomingOwned {
+                inbox_id,
+                contact_key: sender.to_string(),
+                contact_name: name,
+                contact_email: None,
+                contact_phone: None,
+                thread_key: sender.to_string(),
+                source_id: m["id"].as_str().map(str::to_string),
+                content,
+                created_at: m["created_time"]
+                    .as_str()
+                    .and_then(parse_graph_time)
+                    .unwrap_or_else(now_ms),
+                files,
+            });
+        }
+    }
+    caixa
+        .ingest_batch(batch, Some((inbox_id, CURSOR, newest)))
+        .await
+        .map_err(|e| local(format!("cannot store messages: {e}")))?;
+    Ok(wait)
+}
+
+/// Downloads a message's attachments (image/file URLs served by Meta).
+async fn attachments_of(caixa: &Caixa, token: &str, m: &Value) -> Vec<IncomingFile> {
+    let mut out = Vec::new();
+    for (i, a) in m["attachments"]["data"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let url = a["image_data"]["url"]
+            .as_str()
+            .or(a["file_url"].as_str())
+            .or(a["video_data"]["url"].as_str());
+        let Some(url) = url else { continue };
+        let mime = a["mime_type"]
+            .as_str()
+            .unwrap_or("application/octet-stream")
+            .to_string();
+        let name = a["name"]
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("attachment-{}", i + 1));
+        let fetched = async {
+            let data = caixa
+                .inner
+                .http
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .and_then(reqwest::Response::error_for_status)
+                .map_err(|e| e.to_string())?
+                .bytes()
+                .await
+                .map_err(|e| e.to_string())?;
+            let size = data.len() as i64;
+            let dir = caixa.config().data_dir.clone();
+            let sha = tokio::task::spawn_blocking(move || attachments::save_file(&dir, &data))
+                .await
+                .map_err(|e| e.to_string())?
+                .map_err(|e| e.to_string())?;
+            Ok::<_, String>(IncomingFile {
+                file_name: name.clone(),
+                mime_type: mime.clone(),
+                size,
+                sha256: sha,
+            })
+        }
+        .await;
+        match fetched {
+            Ok(f) => out.push(f),
+            Err(e) => tracing::warn!("messenger: cannot fetch an attachment: {e}"),
+        }
+    }
+    out
+}
+
+/// Graph times look like `2026-11-29T20:11:03+0000`.
+fn parse_graph_time(s: &str) -> Option<i64> {
+    let t = s.get(..19)?;
+    let iso = format!("{t}Z");
+    mail_parser::DateTime::parse_rfc3339(&iso).map(|d| d.to_timestamp() * 1000)
+}
+
+/// Sends one queued reply through the Send API, tagged `HUMAN_AGENT` after the first 24 h.
+pub async fn send(
+    caixa: &Caixa,
+    inbox_id: InboxId,
+    kind: ChannelKind,
+    settings: &MessengerSettings,
+    q: &messages::Queued,
+) -> Result<Sent, SendError> {
+    let token = caixa.inbox_secret(inbox_id).await.map_err(|e| {
+        SendError::Transient(format!(
+            "cannot read the Page access token from the keychain: {e}"
+        ))
+    })?;
+    let conversation_id = q.conversation_id;
+    let last_incoming = caixa
+        .store()
+        .read(move |c| conversations::last_incoming_at(c, conversation_id))
+        .await
+        .map_err(|e| SendError::Transient(e.to_string()))?
+        .unwrap_or(0);
+    let mut body = json!({
+        "recipient": {"id": q.thread_key},
+        "messaging_type": "RESPONSE",
+        "message": {"text": q.content},
+    });
+    if now_ms() - last_incoming > STANDARD_WINDOW_MS {
+        body["messaging_type"] = json!("MESSAGE_TAG");
+        body["tag"] = json!("HUMAN_AGENT");
+    }
+    let sender = if kind == ChannelKind::Instagram {
+        "me".to_string()
+    } else {
+        settings.page_id.clone()
+    };
+    let res = caixa
+        .inner
+        .http
+        .post(format!("{}/{sender}/messages", base(settings)))
+        .bearer_auth(&token)
+        .json(&body)
+        .send()
+        .await
+        .map_err(|e| {
+            let p = net_problem(e);
+            if p.offline {
+                SendError::Offline(p.text)
+            } else {
+                SendError::Transient(p.text)
+            }
+        })?;
+    let status = res.status();
+    let text = res.text().await.unwrap_or_default();
+    if !status.is_success() {
+        let p = graph_problem(status, &text);
+        return Err(if p.rate_limited {
+            SendError::RateLimited {
+                reason: p.text,
+                retry_after: Duration::ZERO,
+            }
+        } else if status.is_server_error() {
+            SendError::Transient(p.text)
+        } else {
+            SendError::Permanent(p.text)
+        });
+    }
+    let v: Value = serde_json::from_str(&text).unwrap_or_default();
+    Ok(Sent {
+        delivery: Delivery::Sent,
+        source_id: v["message_id"].as_str().map(str::to_string),
+    })
+}
