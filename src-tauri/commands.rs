@@ -126,6 +126,54 @@ pub async fn set_status(
     caixa.set_status(conversation_id, status).await.map_err(err)
 }
 
+/// Applies one action to one or more conversations (the conversation menu and bulk
+/// selections); says per conversation whether it worked.
+#[tauri::command]
+#[specta::specta]
+pub async fn apply_action(
+    caixa: State<'_, Caixa>,
+    conversation_ids: Vec<ConversationId>,
+    action: ConversationAction,
+) -> Res<Vec<ActionOutcome>> {
+    caixa.apply(&conversation_ids, action).await.map_err(err)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn list_labels(caixa: State<'_, Caixa>) -> Res<Vec<Label>> {
+    caixa.list_labels().await.map_err(err)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn create_label(caixa: State<'_, Caixa>, name: String, color: String) -> Res<Label> {
+    caixa.create_label(&name, &color).await.map_err(err)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn update_label(
+    caixa: State<'_, Caixa>,
+    id: i64,
+    name: String,
+    color: String,
+) -> Res<Label> {
+    caixa.update_label(id, &name, &color).await.map_err(err)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn delete_label(caixa: State<'_, Caixa>, id: i64) -> Res<()> {
+    caixa.delete_label(id).await.map_err(err)
+}
+
+/// The local agent first, then everyone conversations are assigned to.
+#[tauri::command]
+#[specta::specta]
+pub async fn list_agents(caixa: State<'_, Caixa>) -> Res<Vec<String>> {
+    caixa.list_agents().await.map_err(err)
+}
+
 #[tauri::command]
 #[specta::specta]
 pub async fn mark_read(caixa: State<'_, Caixa>, conversation_id: ConversationId) -> Res<()> {

@@ -8,9 +8,9 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use caixa_core::model::{
-    ApiSettings, ConversationFilter, ConversationStatus, EmailSettings, InboxInput, InboxSettings,
-    LineSettings, MailSecurity, MailServer, MessengerSettings, TelegramSettings, TwilioSettings,
-    WebsiteSettings, WhatsAppSettings, XSettings,
+    ApiSettings, ConversationAction, ConversationFilter, ConversationStatus, EmailSettings,
+    InboxInput, InboxSettings, LineSettings, MailSecurity, MailServer, MessengerSettings, Priority,
+    TelegramSettings, TwilioSettings, WebsiteSettings, WhatsAppSettings, XSettings,
 };
 use caixa_core::secrets::Secrets;
 use caixa_core::{Caixa, Config, Error};
@@ -75,6 +75,17 @@ enum Command {
         /// Attach a file (repeatable; e-mail conversations and notes).
         #[arg(long = "attach", value_name = "PATH")]
         attach: Vec<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change conversations: status, snooze, assignee, priority, labels, mute, unread, delete.
+    /// Exactly one change per call; each writes an activity line in the thread.
+    Act {
+        /// One or more conversation ids
+        #[arg(required = true)]
+        conversation_ids: Vec<i64>,
+        #[command(flatten)]
+        change: ActArgs,
         #[arg(long)]
         json: bool,
     },
@@ -346,6 +357,108 @@ impl PageArgs {
     }
 }
 
+#[derive(Args)]
+#[group(required = true, multiple = false)]
+struct ActArgs {
+    /// open, pending or resolved
+    #[arg(long, value_enum)]
+    status: Option<ActStatus>,
+    /// Snooze for this many minutes
+    #[arg(long, value_name = "MINUTES")]
+    snooze_minutes: Option<u32>,
+    /// Snooze until the customer writes again
+    #[arg(long)]
+    snooze_until_reply: bool,
+    /// Assign to an agent ("me" = this app's agent)
+    #[arg(long, value_name = "AGENT")]
+    assign: Option<String>,
+    #[arg(long)]
+    unassign: bool,
+    /// none, low, medium, high or urgent
+    #[arg(long, value_enum)]
+    priority: Option<PriorityArg>,
+    #[arg(long, value_name = "LABEL")]
+    add_label: Option<String>,
+    #[arg(long, value_name = "LABEL")]
+    remove_label: Option<String>,
+    #[arg(long)]
+    mute: bool,
+    #[arg(long)]
+    unmute: bool,
+    #[arg(long)]
+    mark_unread: bool,
+    /// Delete from this computer (never from the provider)
+    #[arg(long)]
+    delete: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ActStatus {
+    Open,
+    Pending,
+    Resolved,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum PriorityArg {
+    None,
+    Low,
+    Medium,
+    High,
+    Urgent,
+}
+
+impl ActArgs {
+    fn action(self, me: &str) -> ConversationAction {
+        use ConversationAction as A;
+        if let Some(s) = self.status {
+            let status = match s {
+                ActStatus::Open => ConversationStatus::Open,
+                ActStatus::Pending => ConversationStatus::Pending,
+                ActStatus::Resolved => ConversationStatus::Resolved,
+            };
+            return A::SetStatus { status };
+        }
+        if let Some(m) = self.snooze_minutes {
+            let until = caixa_core::store::now_ms() + i64::from(m) * 60_000;
+            return A::Snooze { until: Some(until) };
+        }
+        if self.snooze_until_reply {
+            return A::Snooze { until: None };
+        }
+        if let Some(a) = self.assign {
+            let agent = if a == "me" { me.to_string() } else { a };
+            return A::Assign { agent: Some(agent) };
+        }
+        if self.unassign {
+            return A::Assign { agent: None };
+        }
+        if let Some(p) = self.priority {
+            let priority = match p {
+                PriorityArg::None => Priority::None,
+                PriorityArg::Low => Priority::Low,
+                PriorityArg::Medium => Priority::Medium,
+                PriorityArg::High => Priority::High,
+                PriorityArg::Urgent => Priority::Urgent,
+            };
+            return A::SetPriority { priority };
+        }
+        if let Some(label) = self.add_label {
+            return A::AddLabel { label };
+        }
+        if let Some(label) = self.remove_label {
+            return A::RemoveLabel { label };
+        }
+        if self.mute || self.unmute {
+            return A::Mute { muted: self.mute };
+        }
+        if self.mark_unread {
+            return A::MarkUnread;
+        }
+        A::Delete
+    }
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum SecurityArg {
     Tls,
@@ -533,6 +646,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         status,
                         inbox_id: inbox,
                         unread_only: unread,
+                        ..Default::default()
                     },
                     None,
                     limit,
@@ -588,6 +702,33 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             attach,
             json,
         } => post(cli.data_dir, conversation_id, &text, attach, true, json).await,
+        Command::Act {
+            conversation_ids,
+            change,
+            json,
+        } => {
+            let caixa = open(cli.data_dir, None)?;
+            let action = change.action(&caixa.config().agent_name);
+            let outcomes = caixa.apply(&conversation_ids, action).await?;
+            let failed = outcomes.iter().filter(|o| o.error.is_some()).count();
+            if json {
+                print_json(&outcomes)?;
+            } else {
+                for o in &outcomes {
+                    match &o.error {
+                        None => println!("conversation {}: done", o.conversation_id),
+                        Some(e) => println!("conversation {}: {e}", o.conversation_id),
+                    }
+                }
+            }
+            if failed > 0 {
+                anyhow::bail!(
+                    "{failed} of {} conversations were not changed",
+                    outcomes.len()
+                );
+            }
+            Ok(())
+        }
         Command::Search { query, limit, json } => {
             let caixa = open(cli.data_dir, None)?;
             let hits = caixa.search(&query, limit).await?;

@@ -104,6 +104,8 @@ pub(crate) struct Inner {
     pub(crate) bus: EventBus,
     pub(crate) hub: WidgetHub,
     pub(crate) outbox_wake: Notify,
+    /// Wakes the snooze waker when a snooze is set (its next wake-up may be sooner).
+    pub(crate) snooze_wake: Notify,
     pub(crate) http: reqwest::Client,
     gateway: RwLock<GatewayState>,
     pub(crate) shutdown: CancellationToken,
@@ -147,6 +149,7 @@ impl Caixa {
                 bus: EventBus::new(),
                 hub: WidgetHub::default(),
                 outbox_wake: Notify::new(),
+                snooze_wake: Notify::new(),
                 http,
                 gateway: RwLock::new(GatewayState::NotStarted),
                 shutdown: CancellationToken::new(),
@@ -192,6 +195,7 @@ impl Caixa {
             }
         }
         tasks.push(tokio::spawn(crate::outbox::run(self.clone())));
+        tasks.push(tokio::spawn(crate::actions::run_snooze_waker(self.clone())));
         tasks.push(tokio::spawn(watch_external_writes(self.clone())));
         self.inner.started.store(true, Ordering::SeqCst);
         self.reconcile_workers().await;
@@ -845,56 +849,14 @@ impl Caixa {
         Ok(message)
     }
 
-    /// Changes the status and writes an activity line in the thread.
+    /// Changes the status (writing an activity line in the thread); see [`Caixa::apply`].
     pub async fn set_status(
         &self,
         conversation_id: ConversationId,
         status: ConversationStatus,
     ) -> Result<ConversationRow> {
-        let agent = self.inner.cfg.agent_name.clone();
-        let now = now_ms();
-        let activity = self
-            .inner
-            .store
-            .write(move |tx| {
-                let Some(old) = conversations::set_status(tx, conversation_id, status)? else {
-                    return Ok(None);
-                };
-                let (inbox_id, _) = conversations::source(tx, conversation_id)?;
-                let text = match (old, status) {
-                    (_, ConversationStatus::Resolved) => {
-                        format!("{agent} resolved the conversation")
-                    }
-                    (ConversationStatus::Resolved, ConversationStatus::Open) => {
-                        format!("{agent} reopened the conversation")
-                    }
-                    (_, s) => format!("{agent} set the status to {}", s.as_str()),
-                };
-                let id = messages::insert(
-                    tx,
-                    &messages::NewMessage {
-                        conversation_id,
-                        inbox_id,
-                        source_id: None,
-                        kind: MessageKind::Activity,
-                        content: &text,
-                        sender_name: Some(&agent),
-                        delivery: None,
-                        created_at: now,
-                    },
-                )?;
-                Ok(id)
-            })
+        self.apply_one(conversation_id, &ConversationAction::SetStatus { status })
             .await?;
-        if let Some(message_id) = activity {
-            self.inner.bus.emit(CoreEvent::MessageChanged {
-                conversation_id,
-                message_id,
-            });
-            self.inner
-                .bus
-                .emit(CoreEvent::ConversationChanged { conversation_id });
-        }
         self.get_conversation(conversation_id).await
     }
 

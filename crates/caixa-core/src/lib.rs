@@ -8,6 +8,7 @@
 //! - [`channels`]: sending through each channel; [`outbox`]: the durable send queue.
 //! - [`secrets`]: the OS keychain.
 
+pub mod actions;
 pub mod caixa;
 pub mod channels;
 pub mod error;

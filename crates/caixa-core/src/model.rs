@@ -518,6 +518,64 @@ pub struct ConversationFilter {
     pub inbox_id: Option<InboxId>,
     #[serde(default)]
     pub unread_only: bool,
+    /// Only conversations with this label.
+    #[serde(default)]
+    pub label: Option<String>,
+    /// Only conversations assigned to this agent.
+    #[serde(default)]
+    pub assignee: Option<String>,
+}
+
+/// A label conversations can carry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
+pub struct Label {
+    pub id: i64,
+    pub name: String,
+    /// `#rrggbb`.
+    pub color: String,
+    /// How many conversations carry it.
+    pub conversations: u32,
+}
+
+/// One change to conversations: the same from the conversation menu, a bulk selection, a
+/// macro or an automation rule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum ConversationAction {
+    SetStatus {
+        status: ConversationStatus,
+    },
+    /// Until a time (Unix ms), or until the customer replies when `until` is `None`.
+    Snooze {
+        until: Option<i64>,
+    },
+    /// `None` unassigns.
+    Assign {
+        agent: Option<String>,
+    },
+    SetPriority {
+        priority: Priority,
+    },
+    AddLabel {
+        label: String,
+    },
+    RemoveLabel {
+        label: String,
+    },
+    Mute {
+        muted: bool,
+    },
+    MarkUnread,
+    /// Removes the conversation from this computer (never from the provider).
+    Delete,
+}
+
+/// What one action did to one conversation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
+pub struct ActionOutcome {
+    pub conversation_id: ConversationId,
+    /// `None` when it worked.
+    pub error: Option<String>,
 }
 
 /// One row of the unified conversation list.
@@ -540,6 +598,10 @@ pub struct ConversationRow {
     /// Channels that only allow free-form replies for a while after the customer last wrote
     /// (WhatsApp: 24 h): when that ends (Unix ms). `None`: no such limit, or no message yet.
     pub reply_window_closes_at: Option<i64>,
+    /// Snoozed until then (Unix ms); `None` while snoozed: until the customer replies.
+    pub snoozed_until: Option<i64>,
+    /// Incoming messages do not reopen it.
+    pub muted: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
@@ -666,6 +728,10 @@ pub enum CoreEvent {
         conversation_id: ConversationId,
         message_id: MessageId,
     },
+    /// A conversation was deleted from this computer.
+    ConversationRemoved { conversation_id: ConversationId },
+    /// Labels were created, edited or deleted.
+    LabelsChanged,
     /// Another process (e.g. `caixa-cli`) wrote to the store, or events were dropped: refetch all.
     Resync,
 }

@@ -207,7 +207,7 @@ fn filters_by_status_inbox_and_unread() {
         ids(ConversationFilter {
             inbox_id: Some(b),
             status: Some(ConversationStatus::Open),
-            unread_only: false
+            ..Default::default()
         }),
         [z.conversation_id]
     );

@@ -1,9 +1,10 @@
 import { getContext, setContext } from 'svelte';
-import type { AppInfo, Backend, ChannelKind, CoreEvent, InboxView, StagedFile } from './backend';
+import type { ActionOutcome, AppInfo, Backend, ChannelKind, ConversationAction, CoreEvent, InboxView, StagedFile } from './backend';
 import { toBackendError } from './backend';
 import { OpenConversation } from './conversation.svelte';
 import { ConversationList } from './conversations.svelte';
 import { InboxStore } from './inboxes.svelte';
+import { AgentStore, LabelStore } from './labels.svelte';
 
 export type View = 'inbox' | 'settings';
 
@@ -14,7 +15,8 @@ export type SettingsRoute =
   | { page: 'list' }
   | { page: 'pick' }
   | { page: 'form'; kind: ChannelKind; editId: number | null }
-  | { page: 'detail'; id: number; justCreated: boolean };
+  | { page: 'detail'; id: number; justCreated: boolean }
+  | { page: 'labels' };
 
 export class AppState {
   view = $state<View>('inbox');
@@ -33,12 +35,18 @@ export class AppState {
   readonly inboxes: InboxStore;
   readonly list: ConversationList;
   readonly open: OpenConversation;
+  readonly labels: LabelStore;
+  readonly agents: AgentStore;
+  /** An action from the conversation header is running. */
+  acting = $state(false);
   private unlisten: (() => void) | null = null;
 
   constructor(readonly backend: Backend) {
     this.inboxes = new InboxStore(backend);
     this.list = new ConversationList(backend);
     this.open = new OpenConversation(backend);
+    this.labels = new LabelStore(backend);
+    this.agents = new AgentStore(backend);
   }
 
   /** Subscribes first, then loads, so no change between the two is missed. */
@@ -52,6 +60,8 @@ export class AppState {
       (info) => (this.info = info),
       (e) => (this.infoError = toBackendError(e).message),
     );
+    void this.labels.load();
+    void this.agents.load();
     await Promise.all([this.inboxes.load(), this.list.reload()]);
   }
 
@@ -75,8 +85,16 @@ export class AppState {
       case 'message_changed':
         this.open.onMessageChanged(e.conversation_id);
         break;
+      case 'conversation_removed':
+        this.conversationRemoved(e.conversation_id);
+        break;
+      case 'labels_changed':
+        void this.onLabelsChanged();
+        break;
       case 'resync':
         void this.inboxes.load();
+        void this.labels.load();
+        void this.agents.load();
         void this.list.reload();
         this.open.reload();
         if (this.open.id !== null) void this.list.refresh(this.open.id).then((row) => row !== undefined && this.open.onRow(this.open.id!, row));
@@ -115,6 +133,94 @@ export class AppState {
     if (this.list.inboxId === id) this.list.setInbox(null);
     else void this.list.reload();
     this.settings = { page: 'list' };
+  }
+
+  private async onLabelsChanged(): Promise<void> {
+    await this.labels.load();
+    // A filter on a label that no longer exists would show nothing, forever.
+    if (this.list.label !== null && this.labels.loaded && !this.labels.error && !this.labels.has(this.list.label))
+      this.list.setLabel(null);
+  }
+
+  /** Deleted (here or by another process): out of the list, and out of the pane if it is open. */
+  conversationRemoved(id: number): void {
+    this.list.apply(id, null);
+    this.list.refreshCounts();
+    if (this.open.id === id) {
+      this.open.close();
+      this.selectedId = null;
+    }
+    if (this.selectedId === id) this.selectedId = null;
+  }
+
+  /**
+   * Applies an action to conversations; resolves to what happened to each (throws a
+   * BackendError when the core refuses the whole call, e.g. a snooze time in the past). The
+   * `conversation_changed` events bring the new rows; a single conversation is refetched at once
+   * so the header answers without waiting for them.
+   */
+  async act(ids: number[], action: ConversationAction): Promise<ActionOutcome[]> {
+    const outcomes = await this.backend.applyAction(ids, action);
+    const done = outcomes.filter((o) => o.error === null).map((o) => o.conversation_id);
+    if (action.action === 'delete') for (const id of done) this.conversationRemoved(id);
+    else if (done.length === 1) {
+      const id = done[0];
+      void this.list.refresh(id).then((row) => {
+        if (row !== undefined) this.open.onRow(id, row);
+      });
+    }
+    // Counts per label change with every add or remove; the core only signals new labels.
+    if (action.action === 'add_label' || action.action === 'remove_label') void this.labels.load();
+    if (action.action === 'assign') void this.agents.load();
+    return outcomes;
+  }
+
+  /** An action on the open conversation; failures show in the header. Resolves to whether it worked. */
+  async actOnOpen(action: ConversationAction): Promise<boolean> {
+    const id = this.open.id;
+    if (id === null || this.acting) return false;
+    this.acting = true;
+    this.open.actionError = null;
+    try {
+      const [outcome] = await this.act([id], action);
+      if (outcome?.error) {
+        if (id === this.open.id) this.open.actionError = outcome.error;
+        return false;
+      }
+      return true;
+    } catch (e) {
+      if (id === this.open.id) this.open.actionError = toBackendError(e).message;
+      return false;
+    } finally {
+      this.acting = false;
+    }
+  }
+
+  /** The local agent's name ("me"), loading the agents if need be. */
+  async me(): Promise<string | null> {
+    if (!this.agents.me) await this.agents.load();
+    return this.agents.me ?? this.info?.agent_name ?? null;
+  }
+
+  /** The `a` shortcut and the header's "Assign to me". */
+  async assignToMe(): Promise<void> {
+    if (this.open.id === null) return;
+    const me = await this.me();
+    if (me) await this.actOnOpen({ action: 'assign', agent: me });
+  }
+
+  /** Marks the open conversation unread and closes it, so it stays unread (opening reads it). */
+  async markUnread(): Promise<void> {
+    const id = this.open.id;
+    if (id === null) return;
+    this.open.keepUnread(id);
+    const ok = await this.actOnOpen({ action: 'mark_unread' });
+    if (ok && this.open.id === id) {
+      this.open.close();
+      if (this.selectedId === id) this.selectedId = null;
+    } else {
+      this.open.keepUnread(null);
+    }
   }
 
   select(id: number): void {

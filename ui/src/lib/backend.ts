@@ -6,14 +6,15 @@ import { open as openDialog } from '@tauri-apps/plugin-dialog';
 import { openUrl } from '@tauri-apps/plugin-opener';
 import { commands, events } from './bindings';
 import type {
+  ActionOutcome,
   AppInfo,
   ChannelKind,
+  ConversationAction,
   ErrorPayload as CommandError,
   ConversationFilter,
   ConversationPage,
   ConversationRow,
   ConnectionReport,
-  ConversationStatus,
   CoreEvent,
   Cursor,
   EmailSettings,
@@ -21,6 +22,7 @@ import type {
   FieldError,
   InboxInput,
   InboxView,
+  Label,
   Message,
   MessageHtml,
   Result,
@@ -30,12 +32,14 @@ import type {
 } from './bindings';
 
 export type {
+  ActionOutcome,
   ApiSettings,
   AppInfo,
   Attachment,
   ChannelKind,
   ConnectionReport,
   ErrorPayload as CommandError,
+  ConversationAction,
   ConversationFilter,
   ConversationPage,
   ConversationRow,
@@ -51,6 +55,7 @@ export type {
   InboxSettings,
   InboxState,
   InboxView,
+  Label,
   LineSettings,
   MailSecurity,
   MailServer,
@@ -106,7 +111,22 @@ export interface Backend {
   /** Files dragged onto the window: `cb` gets the dropped paths, `onHover` whether a drag of
    * files is over the window. Resolves to an unsubscribe function. */
   onFilesDropped(cb: (paths: string[]) => void, onHover?: (hovering: boolean) => void): Promise<() => void>;
-  setStatus(conversationId: number, status: ConversationStatus): Promise<ConversationRow>;
+  /** Applies one action to one or more conversations (the conversation header and bulk
+   * selections). Each conversation is done on its own: the outcome says, per conversation,
+   * whether it worked (`error` null) or why not. Invalid input (a snooze time not in the
+   * future, an empty label or agent name) rejects the whole call with a validation error.
+   * Every change writes an activity line in the thread and emits `conversation_changed`
+   * (`conversation_removed` for `delete`, plus `labels_changed` when labels changed). */
+  applyAction(conversationIds: number[], action: ConversationAction): Promise<ActionOutcome[]>;
+  listLabels(): Promise<Label[]>;
+  /** Creates a label (`color` is "#rrggbb"), or returns the existing one with that name. */
+  createLabel(name: string, color: string): Promise<Label>;
+  /** Renames or recolours a label everywhere it is used. */
+  updateLabel(id: number, name: string, color: string): Promise<Label>;
+  /** Deletes a label and takes it off every conversation. */
+  deleteLabel(id: number): Promise<void>;
+  /** The local agent ("me") first, then everyone conversations are assigned to. */
+  listAgents(): Promise<string[]>;
   markRead(conversationId: number): Promise<void>;
   retryMessage(messageId: number): Promise<void>;
   search(query: string, limit: number): Promise<SearchHit[]>;
@@ -209,7 +229,14 @@ export function createTauriBackend(): Backend {
       });
       return unlisten;
     },
-    setStatus: (conversationId, status) => unwrap(commands.setStatus(conversationId, status)),
+    applyAction: (conversationIds, action) => unwrap(commands.applyAction(conversationIds, action)),
+    listLabels: () => unwrap(commands.listLabels()),
+    createLabel: (name, color) => unwrap(commands.createLabel(name, color)),
+    updateLabel: (id, name, color) => unwrap(commands.updateLabel(id, name, color)),
+    deleteLabel: async (id) => {
+      await unwrap(commands.deleteLabel(id));
+    },
+    listAgents: () => unwrap(commands.listAgents()),
     markRead: async (conversationId) => {
       await unwrap(commands.markRead(conversationId));
     },

@@ -113,6 +113,61 @@ async setStatus(conversationId: number, status: ConversationStatus) : Promise<Re
     else return { status: "error", error: e  as any };
 }
 },
+/**
+ * Applies one action to one or more conversations (the conversation menu and bulk
+ * selections); says per conversation whether it worked.
+ */
+async applyAction(conversationIds: number[], action: ConversationAction) : Promise<Result<ActionOutcome[], ErrorPayload>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("apply_action", { conversationIds, action }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async listLabels() : Promise<Result<Label[], ErrorPayload>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("list_labels") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async createLabel(name: string, color: string) : Promise<Result<Label, ErrorPayload>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("create_label", { name, color }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async updateLabel(id: number, name: string, color: string) : Promise<Result<Label, ErrorPayload>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("update_label", { id, name, color }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async deleteLabel(id: number) : Promise<Result<null, ErrorPayload>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("delete_label", { id }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * The local agent first, then everyone conversations are assigned to.
+ */
+async listAgents() : Promise<Result<string[], ErrorPayload>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("list_agents") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
 async markRead(conversationId: number) : Promise<Result<null, ErrorPayload>> {
     try {
     return { status: "ok", data: await TAURI_INVOKE("mark_read", { conversationId }) };
@@ -213,6 +268,14 @@ appEvent: "app-event"
 /** user-defined types **/
 
 /**
+ * What one action did to one conversation.
+ */
+export type ActionOutcome = { conversation_id: number; 
+/**
+ * `None` when it worked.
+ */
+error: string | null }
+/**
  * Settings of an API inbox ("any other app").
  */
 export type ApiSettings = { 
@@ -257,11 +320,36 @@ export type ConnectionReport = {
  * `None` when the IMAP server accepted the login and has an INBOX; else what failed.
  */
 imap_error: string | null; smtp_error: string | null }
+/**
+ * One change to conversations: the same from the conversation menu, a bulk selection, a
+ * macro or an automation rule.
+ */
+export type ConversationAction = { action: "set_status"; status: ConversationStatus } | 
+/**
+ * Until a time (Unix ms), or until the customer replies when `until` is `None`.
+ */
+{ action: "snooze"; until: number | null } | 
+/**
+ * `None` unassigns.
+ */
+{ action: "assign"; agent: string | null } | { action: "set_priority"; priority: Priority } | { action: "add_label"; label: string } | { action: "remove_label"; label: string } | { action: "mute"; muted: boolean } | { action: "mark_unread" } | 
+/**
+ * Removes the conversation from this computer (never from the provider).
+ */
+{ action: "delete" }
 export type ConversationFilter = { 
 /**
  * `None` = all statuses.
  */
-status: ConversationStatus | null; inbox_id: number | null; unread_only?: boolean }
+status: ConversationStatus | null; inbox_id: number | null; unread_only?: boolean; 
+/**
+ * Only conversations with this label.
+ */
+label?: string | null; 
+/**
+ * Only conversations assigned to this agent.
+ */
+assignee?: string | null }
 export type ConversationPage = { items: ConversationRow[]; 
 /**
  * Pass back to get the next page; `None` at the end.
@@ -275,7 +363,15 @@ export type ConversationRow = { id: number; inbox_id: number; inbox_name: string
  * Channels that only allow free-form replies for a while after the customer last wrote
  * (WhatsApp: 24 h): when that ends (Unix ms). `None`: no such limit, or no message yet.
  */
-reply_window_closes_at: number | null }
+reply_window_closes_at: number | null; 
+/**
+ * Snoozed until then (Unix ms); `None` while snoozed: until the customer replies.
+ */
+snoozed_until: number | null; 
+/**
+ * Incoming messages do not reopen it.
+ */
+muted: boolean }
 export type ConversationStatus = "open" | "pending" | "snoozed" | "resolved"
 /**
  * One change in the core. Events are coarse and carry ids: listeners refetch what they show.
@@ -293,6 +389,14 @@ export type CoreEvent =
  * A message was added or changed (e.g. its delivery state).
  */
 { type: "message_changed"; conversation_id: number; message_id: number } | 
+/**
+ * A conversation was deleted from this computer.
+ */
+{ type: "conversation_removed"; conversation_id: number } | 
+/**
+ * Labels were created, edited or deleted.
+ */
+{ type: "labels_changed" } | 
 /**
  * Another process (e.g. `caixa-cli`) wrote to the store, or events were dropped: refetch all.
  */
@@ -401,6 +505,18 @@ test_page_url: string | null;
  * API: the URL integrators POST messages to.
  */
 endpoint_url: string | null }
+/**
+ * A label conversations can carry.
+ */
+export type Label = { id: number; name: string; 
+/**
+ * `#rrggbb`.
+ */
+color: string; 
+/**
+ * How many conversations carry it.
+ */
+conversations: number }
 /**
  * Settings of a LINE official account inbox (Messaging API). The channel access token and
  * the channel secret are in the OS keychain, never here.

@@ -1,6 +1,6 @@
 // The conversation open in the right pane: its row (kept even when the list's filter hides it,
 // e.g. just resolved while on the Open tab) and its messages.
-import type { Backend, ConversationRow, ConversationStatus, Message, StagedFile } from './backend';
+import type { Backend, ConversationRow, Message, StagedFile } from './backend';
 import { toBackendError } from './backend';
 
 export class OpenConversation {
@@ -13,6 +13,8 @@ export class OpenConversation {
   actionError = $state<string | null>(null);
 
   private seq = 0;
+  /** While "mark as unread" runs, what arrives must not mark the conversation read again. */
+  private holdRead: number | null = null;
   private fetching = false;
   private refetch = false;
 
@@ -21,6 +23,7 @@ export class OpenConversation {
   open(id: number, row: ConversationRow | null): void {
     if (id === this.id) return;
     const seq = ++this.seq;
+    this.holdRead = null;
     this.id = id;
     this.row = row;
     this.messages = [];
@@ -101,7 +104,7 @@ export class OpenConversation {
     this.row = row;
     this.gone = false;
     // The agent is looking at it, so what just arrived is read.
-    if (row.unread_count > 0 && document.visibilityState === 'visible' && document.hasFocus()) {
+    if (row.unread_count > 0 && this.holdRead !== id && document.visibilityState === 'visible' && document.hasFocus()) {
       this.backend.markRead(id).catch(() => {});
     }
   }
@@ -123,17 +126,8 @@ export class OpenConversation {
     }
   }
 
-  async setStatus(status: ConversationStatus): Promise<ConversationRow | null> {
-    const id = this.id;
-    if (id === null) return null;
-    this.actionError = null;
-    try {
-      const row = await this.backend.setStatus(id, status);
-      if (id === this.id) this.row = row;
-      return row;
-    } catch (e) {
-      this.actionError = toBackendError(e).message;
-      return null;
-    }
+  /** Keeps `id` unread while it is open (see `holdRead`); `null` lets go. */
+  keepUnread(id: number | null): void {
+    this.holdRead = id;
   }
 }

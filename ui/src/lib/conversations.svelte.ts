@@ -1,6 +1,7 @@
 // The conversation list: an ordered id array plus a Map of rows, filled page by page with a
 // keyset cursor and patched in place by live events, so it never reloads wholesale to show
 // one change and can hold 100k rows.
+import { SvelteSet } from 'svelte/reactivity';
 import type { Backend, ConversationFilter, ConversationRow, Cursor, StatusCounts } from './backend';
 import { toBackendError } from './backend';
 
@@ -18,6 +19,12 @@ export class ConversationList {
   tab = $state<Tab>('open');
   inboxId = $state<number | null>(null);
   unreadOnly = $state(false);
+  /** Only conversations with this label (by name). */
+  label = $state<string | null>(null);
+  /** Only conversations assigned to this agent. */
+  assignee = $state<string | null>(null);
+  /** Rows ticked for a bulk action; a row leaving the list leaves the selection. */
+  readonly selected = new SvelteSet<number>();
 
   /** Ordered ids; replaced (not mutated) so readers get a cheap reactive signal. */
   ids = $state.raw<number[]>([]);
@@ -46,7 +53,13 @@ export class ConversationList {
   constructor(private backend: Backend) {}
 
   get filter(): ConversationFilter {
-    return { status: this.tab === 'all' ? null : this.tab, inbox_id: this.inboxId, unread_only: this.unreadOnly };
+    return {
+      status: this.tab === 'all' ? null : this.tab,
+      inbox_id: this.inboxId,
+      unread_only: this.unreadOnly,
+      label: this.label,
+      assignee: this.assignee,
+    };
   }
 
   matches(row: ConversationRow): boolean {
@@ -54,19 +67,23 @@ export class ConversationList {
     return (
       (f.status === null || row.status === f.status) &&
       (f.inbox_id === null || row.inbox_id === f.inbox_id) &&
-      (!f.unread_only || row.unread_count > 0)
+      (!f.unread_only || row.unread_count > 0) &&
+      (f.label == null || row.labels.includes(f.label)) &&
+      (f.assignee == null || row.assignee === f.assignee)
     );
   }
 
   setTab(tab: Tab): void {
     if (tab === this.tab) return;
     this.tab = tab;
+    this.selected.clear();
     void this.reload();
   }
 
   setInbox(inboxId: number | null): void {
     if (inboxId === this.inboxId) return;
     this.inboxId = inboxId;
+    this.selected.clear();
     void this.reload();
     this.refreshCounts(0);
   }
@@ -74,7 +91,34 @@ export class ConversationList {
   setUnreadOnly(on: boolean): void {
     if (on === this.unreadOnly) return;
     this.unreadOnly = on;
+    this.selected.clear();
     void this.reload();
+  }
+
+  setLabel(label: string | null): void {
+    if (label === this.label) return;
+    this.label = label;
+    this.selected.clear();
+    void this.reload();
+  }
+
+  setAssignee(agent: string | null): void {
+    if (agent === this.assignee) return;
+    this.assignee = agent;
+    this.selected.clear();
+    void this.reload();
+  }
+
+  /** Ticks or unticks one row. */
+  toggleSelected(id: number, on: boolean): void {
+    if (on) this.selected.add(id);
+    else this.selected.delete(id);
+  }
+
+  /** Ticks every loaded row (or, when all are ticked, none). */
+  toggleAll(): void {
+    if (this.ids.length > 0 && this.ids.every((id) => this.selected.has(id))) this.selected.clear();
+    else for (const id of this.ids) this.selected.add(id);
   }
 
   async reload(): Promise<void> {
@@ -88,6 +132,8 @@ export class ConversationList {
       this.rows.clear();
       this.ids = [];
       this.append(page.items, page.next_cursor);
+      // A reload (e.g. resync) keeps ticks only on rows that are still there.
+      for (const id of [...this.selected]) if (!this.rows.has(id)) this.selected.delete(id);
       this.loaded = true;
     } catch (e) {
       if (gen === this.generation) {
@@ -166,6 +212,7 @@ export class ConversationList {
     if (old >= 0) ids.splice(old, 1);
     if (!row || !this.matches(row)) {
       this.rows.delete(id);
+      this.selected.delete(id);
       if (old >= 0) {
         this.ids = ids;
         this.version++;

@@ -118,3 +118,41 @@ export function linkify(text: string): LinkPart[] {
   if (last < text.length) parts.push({ text: text.slice(last), url: null });
   return parts;
 }
+
+/** A time soon, compact: "15:30" today, "Tue 09:00" this week, else "Mar 4, 09:00". */
+export function shortDateTime(ms: number, now: number): string {
+  const d = new Date(ms);
+  const today = new Date(now);
+  const time = clockTime(ms);
+  if (d.toDateString() === today.toDateString()) return time;
+  if (Math.abs(ms - now) < 6 * DAY) return `${d.toLocaleDateString(locale, { weekday: 'short' })} ${time}`;
+  const sameYear = d.getFullYear() === today.getFullYear();
+  const date = d.toLocaleDateString(locale, sameYear ? { month: 'short', day: 'numeric' } : { year: 'numeric', month: 'short', day: 'numeric' });
+  return `${date}, ${time}`;
+}
+
+/** The snooze presets, in local time: 3 hours from now, tomorrow at 9:00, next Monday at 9:00. */
+export function snoozePresets(now: number): { later: number; tomorrow: number; nextWeek: number } {
+  const tomorrow = new Date(now);
+  tomorrow.setDate(tomorrow.getDate() + 1);
+  tomorrow.setHours(9, 0, 0, 0);
+  const monday = new Date(now);
+  monday.setDate(monday.getDate() + ((8 - monday.getDay()) % 7 || 7));
+  monday.setHours(9, 0, 0, 0);
+  return { later: now + 3 * HOUR, tomorrow: tomorrow.getTime(), nextWeek: monday.getTime() };
+}
+
+/** The value of an `<input type="datetime-local">` for a time: "2026-11-30T09:00", local. */
+export function localInputValue(ms: number): string {
+  const d = new Date(ms);
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
+}
+
+/** Reads an `<input type="datetime-local">` value as local time; null when empty or invalid. */
+export function parseLocalInput(value: string): number | null {
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})/.exec(value);
+  if (!m) return null;
+  const d = new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]));
+  return Number.isNaN(d.getTime()) ? null : d.getTime();
+}

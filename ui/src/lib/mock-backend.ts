@@ -5,10 +5,15 @@
 // then shows the matching polling error. WhatsApp access tokens: "bad" is refused by "Meta"; phone
 // number ID "404" does not exist; saving needs the app secret. Twilio auth tokens, LINE channel
 // access tokens, X user access tokens and the Page access tokens of Messenger and Instagram: "bad" is
-// refused by the provider; a LINE inbox needs its channel secret to save.
+// refused by the provider; a LINE inbox needs its channel secret to save. Conversation actions
+// (snooze, assign, priority, labels, mute, unread, delete) behave like the core's: each writes an
+// activity line, a timed snooze wakes by itself, and a customer message does not reopen a muted
+// conversation. Conversations with a contact called Nuno refuse every action, to see a bulk failure.
 import { BackendError, replyCarriesFiles } from './backend';
 import type {
+  ActionOutcome,
   Backend,
+  ConversationAction,
   ConversationFilter,
   ConversationRow,
   CoreEvent,
@@ -16,6 +21,7 @@ import type {
   EmailSettings,
   InboxInput,
   InboxView,
+  Label,
   LineSettings,
   MailServer,
   Message,
@@ -123,6 +129,18 @@ const REPLY_WINDOW: Partial<Record<ChannelKind, number>> = {
   instagram: 7 * 24 * 3600_000,
 };
 
+/** What the mock's local agent is called (the core's `agent_name`). */
+const ME = 'You';
+/** Teammates some seeded conversations are assigned to. */
+const TEAM = ['Ana Costa', 'Bruno Lima'];
+/** Seeded labels. */
+const SEED_LABELS: [string, string][] = [
+  ['billing', '#cf222e'],
+  ['shipping', '#1f6feb'],
+  ['vip', '#8250df'],
+  ['returns', '#bf8700'],
+];
+
 const hash = (s: string) => [...s].reduce((a, ch) => (a * 33 + ch.charCodeAt(0)) >>> 0, 5381);
 
 /** A stable fake digest, so staging the same path twice gives the same file. */
@@ -149,6 +167,11 @@ export function createMockBackend(): Backend {
   const trusted = new Set<string>();
   const convs = new Map<number, ConversationRow>();
   const messages = new Map<number, Message[]>();
+  /** Labels by id (`conversations` is counted when listed). */
+  const labels = new Map<number, { id: number; name: string; color: string }>();
+  let nextLabelId = 1;
+  /** Pending wake-ups of timed snoozes. */
+  const snoozeTimers = new Map<number, ReturnType<typeof setTimeout>>();
   let nextInboxId = 1;
   let nextMsgId = 1;
   const now = Date.now();
@@ -607,6 +630,8 @@ export function createMockBackend(): Backend {
         preview: pool[Math.floor(r() * pool.length)],
         preview_kind,
         reply_window_closes_at: null,
+        snoozed_until: null,
+        muted: false,
       });
       t -= Math.floor(r() * (mode === 'big' ? 60_000 : 40 * 60_000));
     }
@@ -634,6 +659,8 @@ export function createMockBackend(): Backend {
       preview: location,
       preview_kind: 'incoming',
       reply_window_closes_at: null,
+      snoozed_until: null,
+      muted: false,
     });
     messages.set(id, [
       { ...base, id: nextMsgId++, kind: 'incoming', content: 'Hi! The parcel arrived but the box is crushed 😕', sender_name: 'Marina Rocha', delivery: null, created_at: at - 6 * 60_000, attachments: [] },
@@ -664,6 +691,8 @@ export function createMockBackend(): Backend {
         preview: last[1],
         preview_kind: last[0],
         reply_window_closes_at: lastIncoming === null ? null : windowClosesAt(inbox.inbox.kind, lastIncoming),
+        snoozed_until: null,
+        muted: false,
       });
       messages.set(
         cid,
@@ -753,6 +782,35 @@ export function createMockBackend(): Backend {
       ['outgoing', 'Hi Sofia! Yes, we have it in M. Want us to reserve one?', dm - 2 * 60_000],
       ['incoming', 'Yes please! 💚', dm],
     ]);
+
+    // Labels, priorities and assignments on some of the newest conversations.
+    for (const [name, color] of SEED_LABELS) labels.set(nextLabelId, { id: nextLabelId++, name, color });
+    const tags = rng(7);
+    // (`order` is defined further down.)
+    const newest = [...convs.values()].sort((a, b) => b.last_activity_at - a.last_activity_at || b.id - a.id).slice(0, 60);
+    for (const c of newest) {
+      const roll = tags();
+      if (roll < 0.35) c.labels.push(SEED_LABELS[Math.floor(tags() * SEED_LABELS.length)][0]);
+      if (roll < 0.1) c.labels.push('vip');
+      c.labels = [...new Set(c.labels)].sort();
+      const who = tags();
+      c.assignee = who < 0.2 ? ME : who < 0.35 ? TEAM[Math.floor(tags() * TEAM.length)] : null;
+      const p = tags();
+      c.priority = p < 0.06 ? 'urgent' : p < 0.15 ? 'high' : p < 0.22 ? 'medium' : p < 0.27 ? 'low' : 'none';
+    }
+    const beatriz = convs.get(total + 3)!;
+    beatriz.labels = ['returns', 'vip'];
+    beatriz.priority = 'high';
+    beatriz.assignee = TEAM[0];
+    // One snoozed until tomorrow morning, one muted and resolved (new messages leave it resolved).
+    const later = new Date(now + 86400_000);
+    later.setHours(9, 0, 0, 0);
+    const snoozed = newest.find((c) => c.status === 'pending')!;
+    snoozed.status = 'snoozed';
+    snoozed.snoozed_until = later.getTime();
+    armSnooze(snoozed.id, later.getTime());
+    const muted = newest.find((c) => c.status === 'resolved')!;
+    muted.muted = true;
   }
 
   /** When replies stop being allowed after a customer message at `at`; null on channels without a limit. */
@@ -762,7 +820,11 @@ export function createMockBackend(): Backend {
   }
 
   const matches = (c: ConversationRow, f: ConversationFilter) =>
-    (f.status === null || c.status === f.status) && (f.inbox_id === null || c.inbox_id === f.inbox_id) && (!f.unread_only || c.unread_count > 0);
+    (f.status === null || c.status === f.status) &&
+    (f.inbox_id === null || c.inbox_id === f.inbox_id) &&
+    (!f.unread_only || c.unread_count > 0) &&
+    (f.label == null || c.labels.includes(f.label)) &&
+    (f.assignee == null || c.assignee === f.assignee);
   const order = (a: ConversationRow, b: ConversationRow) => b.last_activity_at - a.last_activity_at || b.id - a.id;
 
   function touch(c: ConversationRow, msg: Message) {
@@ -777,6 +839,148 @@ export function createMockBackend(): Backend {
     emit({ type: 'message_changed', conversation_id: c.id, message_id: msg.id });
   }
 
+  function validation(field: string, message: string): BackendError {
+    return new BackendError('validation', message, [{ field, message }]);
+  }
+
+  function checkLabelName(name: string): string {
+    const n = name.trim();
+    if (!n) throw validation('name', 'Give the label a name.');
+    if ([...n].length > 50) throw validation('name', 'Use at most 50 characters.');
+    return n;
+  }
+
+  function checkColor(color: string): string {
+    const c = color.trim().toLowerCase();
+    if (!/^#[0-9a-f]{6}$/.test(c)) throw validation('color', 'Pick a colour like #1f6feb.');
+    return c;
+  }
+
+  const labelByName = (name: string) => [...labels.values()].find((l) => l.name === name);
+
+  function listLabelsSync(): Label[] {
+    const counts = new Map<string, number>();
+    for (const c of convs.values()) for (const l of c.labels) counts.set(l, (counts.get(l) ?? 0) + 1);
+    return [...labels.values()]
+      .map((l) => ({ ...l, conversations: counts.get(l.name) ?? 0 }))
+      .sort((a, b) => a.name.localeCompare(b.name, undefined, { sensitivity: 'base' }));
+  }
+
+  /** Refuses the whole call, like the core, before touching any conversation. */
+  function checkAction(action: ConversationAction) {
+    if (action.action === 'snooze' && action.until !== null && action.until <= Date.now())
+      throw validation('until', 'Pick a time in the future to snooze until.');
+    if (action.action === 'assign' && action.agent !== null && !action.agent.trim()) throw validation('agent', 'Name the agent to assign to.');
+    if (action.action === 'add_label' || action.action === 'remove_label') checkLabelName(action.label);
+  }
+
+  function clearSnoozeTimer(id: number) {
+    const timer = snoozeTimers.get(id);
+    if (timer !== undefined) clearTimeout(timer);
+    snoozeTimers.delete(id);
+  }
+
+  /** Wakes a timed snooze when its time comes (re-arming when it is further than a timer reaches). */
+  function armSnooze(id: number, until: number) {
+    clearSnoozeTimer(id);
+    const wait = Math.min(until - Date.now(), 2 ** 31 - 1);
+    snoozeTimers.set(
+      id,
+      setTimeout(() => {
+        snoozeTimers.delete(id);
+        const c = convs.get(id);
+        if (!c || c.status !== 'snoozed' || c.snoozed_until !== until) return;
+        if (Date.now() < until) return armSnooze(id, until);
+        c.status = 'open';
+        c.snoozed_until = null;
+        activity(c, 'The snooze ended; the conversation is open again', null);
+      }, Math.max(0, wait)),
+    );
+  }
+
+  function activity(c: ConversationRow, content: string, sender: string | null = ME) {
+    const msg: Message = { id: nextMsgId++, conversation_id: c.id, kind: 'activity', content, sender_name: sender, delivery: null, error: null, created_at: Date.now(), attachments: [], subject: null, has_html: false };
+    thread(c.id).push(msg);
+    touch(c, msg);
+  }
+
+  /** `2026-11-30 09:00 UTC`, as the core writes snooze times in activity lines. */
+  const utcText = (ms: number) => new Date(ms).toISOString().slice(0, 16).replace('T', ' ') + ' UTC';
+
+  function applyOne(id: number, action: ConversationAction) {
+    const c = convs.get(id);
+    if (!c) throw new Error('Conversation not found');
+    if (c.contact_name.startsWith('Nuno ')) throw new Error('The store is busy, try again');
+    let text: string | null = null;
+    switch (action.action) {
+      case 'set_status': {
+        const old = c.status;
+        if (old === action.status) break;
+        c.status = action.status;
+        c.snoozed_until = null;
+        clearSnoozeTimer(id);
+        text =
+          action.status === 'resolved'
+            ? `${ME} resolved the conversation`
+            : action.status === 'open' && (old === 'resolved' || old === 'snoozed')
+              ? `${ME} reopened the conversation`
+              : `${ME} set the status to ${action.status}`;
+        break;
+      }
+      case 'snooze':
+        c.status = 'snoozed';
+        c.snoozed_until = action.until;
+        if (action.until === null) clearSnoozeTimer(id);
+        else armSnooze(id, action.until);
+        text = `${ME} snoozed the conversation until ${action.until === null ? 'the customer replies' : utcText(action.until)}`;
+        break;
+      case 'assign': {
+        const to = action.agent?.trim() || null;
+        if (c.assignee === to) break;
+        c.assignee = to;
+        text = to === null ? `${ME} unassigned the conversation` : to === ME ? `${ME} took the conversation` : `${ME} assigned the conversation to ${to}`;
+        break;
+      }
+      case 'set_priority':
+        if (c.priority === action.priority) break;
+        c.priority = action.priority;
+        text = action.priority === 'none' ? `${ME} removed the priority` : `${ME} set the priority to ${action.priority}`;
+        break;
+      case 'add_label': {
+        const name = action.label.trim();
+        if (!labelByName(name)) labels.set(nextLabelId, { id: nextLabelId++, name, color: '#888888' });
+        if (c.labels.includes(name)) break;
+        c.labels = [...c.labels, name].sort();
+        text = `${ME} added the label ${name}`;
+        emit({ type: 'labels_changed' });
+        break;
+      }
+      case 'remove_label': {
+        const name = action.label.trim();
+        if (!c.labels.includes(name)) break;
+        c.labels = c.labels.filter((l) => l !== name);
+        text = `${ME} removed the label ${name}`;
+        break;
+      }
+      case 'mute':
+        if (c.muted === action.muted) break;
+        c.muted = action.muted;
+        text = action.muted ? `${ME} muted the conversation` : `${ME} unmuted the conversation`;
+        break;
+      case 'mark_unread':
+        c.unread_count = Math.max(c.unread_count, 1);
+        text = `${ME} marked the conversation as unread`;
+        break;
+      case 'delete':
+        convs.delete(id);
+        messages.delete(id);
+        clearSnoozeTimer(id);
+        emit({ type: 'conversation_removed', conversation_id: id });
+        return;
+    }
+    if (text) activity(c, text);
+  }
+
   // A customer writes now and then, so live updates can be seen in development.
   if (mode !== 'empty') {
     setInterval(() => {
@@ -786,7 +990,12 @@ export function createMockBackend(): Backend {
       const msg: Message = { id: nextMsgId++, conversation_id: c.id, kind: 'incoming', content: INCOMING[Math.floor(Math.random() * INCOMING.length)], sender_name: c.contact_name, delivery: null, error: null, created_at: Date.now(), attachments: [], subject: c.channel === 'email' ? 'Re: your message' : null, has_html: false };
       thread(c.id).push(msg);
       c.unread_count += 1;
-      if (c.status === 'resolved') c.status = 'open';
+      // A customer message reopens a resolved or snoozed conversation, unless it is muted.
+      if (!c.muted && (c.status === 'resolved' || c.status === 'snoozed')) {
+        c.status = 'open';
+        c.snoozed_until = null;
+        clearSnoozeTimer(c.id);
+      }
       touch(c, msg);
     }, 20_000);
   }
@@ -961,14 +1170,71 @@ export function createMockBackend(): Backend {
       // A plain browser hands pages no file paths, so nothing is ever dropped here.
       return () => {};
     },
-    async setStatus(conversationId, status) {
-      const c = convs.get(conversationId);
-      if (!c) throw new BackendError('not_found', 'Conversation not found');
-      c.status = status;
-      const msg: Message = { id: nextMsgId++, conversation_id: conversationId, kind: 'activity', content: status === 'resolved' ? 'You resolved the conversation' : `You marked the conversation as ${status}`, sender_name: null, delivery: null, error: null, created_at: Date.now(), attachments: [], subject: null, has_html: false };
-      thread(conversationId).push(msg);
-      touch(c, msg);
-      return copy(c);
+    async applyAction(conversationIds, action) {
+      await sleep(60);
+      checkAction(action);
+      const out: ActionOutcome[] = [];
+      for (const id of conversationIds) {
+        let error: string | null = null;
+        try {
+          applyOne(id, action);
+        } catch (e) {
+          error = e instanceof Error ? e.message : String(e);
+        }
+        out.push({ conversation_id: id, error });
+      }
+      return out;
+    },
+    async listLabels() {
+      await sleep(20);
+      return listLabelsSync();
+    },
+    async createLabel(name, color) {
+      await sleep(60);
+      const n = checkLabelName(name);
+      const col = checkColor(color);
+      const existing = labelByName(n);
+      if (!existing) labels.set(nextLabelId, { id: nextLabelId++, name: n, color: col });
+      emit({ type: 'labels_changed' });
+      return listLabelsSync().find((l) => l.name === n)!;
+    },
+    async updateLabel(id, name, color) {
+      await sleep(60);
+      const n = checkLabelName(name);
+      const col = checkColor(color);
+      const l = labels.get(id);
+      if (!l) throw new BackendError('not_found', 'Label not found');
+      const taken = labelByName(n);
+      if (taken && taken.id !== id) {
+        const message = 'Another label already has this name.';
+        throw new BackendError('validation', message, [{ field: 'name', message }]);
+      }
+      const old = l.name;
+      l.name = n;
+      l.color = col;
+      if (old !== n) for (const c of convs.values()) if (c.labels.includes(old)) c.labels = c.labels.map((x) => (x === old ? n : x)).sort();
+      emit({ type: 'labels_changed' });
+      // Rows show label names.
+      emit({ type: 'resync' });
+      return listLabelsSync().find((x) => x.id === id)!;
+    },
+    async deleteLabel(id) {
+      await sleep(60);
+      const l = labels.get(id);
+      if (!l) throw new BackendError('not_found', 'Label not found');
+      labels.delete(id);
+      emit({ type: 'labels_changed' });
+      for (const c of convs.values())
+        if (c.labels.includes(l.name)) {
+          c.labels = c.labels.filter((x) => x !== l.name);
+          emit({ type: 'conversation_changed', conversation_id: c.id });
+        }
+    },
+    async listAgents() {
+      await sleep(20);
+      const others = new Set<string>();
+      for (const c of convs.values()) if (c.assignee && c.assignee !== ME) others.add(c.assignee);
+      return [ME, ...[...others].sort((a, b) => a.localeCompare(b, undefined, { sensitivity: 'base' }))];
     },
     async markRead(conversationId) {
       const c = convs.get(conversationId);

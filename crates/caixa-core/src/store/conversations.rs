@@ -12,7 +12,7 @@ const ROW_SELECT: &str = "SELECT c.id, c.inbox_id, i.name, i.kind, c.contact_id,
         c.assignee, c.priority, c.unread_count, c.last_activity_at, c.preview, c.preview_kind,
         (SELECT group_concat(l.name, char(31)) FROM conversation_labels cl
            JOIN labels l ON l.id = cl.label_id WHERE cl.conversation_id = c.id),
-        c.last_incoming_at
+        c.last_incoming_at, c.snoozed_until, c.muted
     FROM conversations c
     JOIN inboxes i ON i.id = c.inbox_id
     JOIN contacts ct ON ct.id = c.contact_id";
@@ -51,6 +51,8 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<ConversationRow> {
         reply_window_closes_at: ChannelKind::parse(&kind)
             .and_then(ChannelKind::reply_window_ms)
             .and_then(|w| Some(r.get::<_, Option<i64>>(14).ok()?? + w)),
+        snoozed_until: r.get(15)?,
+        muted: r.get(16)?,
     })
 }
 
@@ -75,6 +77,17 @@ pub fn list(
     }
     if filter.unread_only {
         clauses.push("c.unread_count > 0");
+    }
+    if let Some(label) = &filter.label {
+        clauses.push(
+            "c.id IN (SELECT cl.conversation_id FROM conversation_labels cl
+                      JOIN labels l ON l.id = cl.label_id WHERE l.name = ?)",
+        );
+        args.push(Box::new(label.clone()));
+    }
+    if let Some(agent) = &filter.assignee {
+        clauses.push("c.assignee = ?");
+        args.push(Box::new(agent.clone()));
     }
     if let Some(cur) = cursor {
         clauses.push("(c.last_activity_at, c.id) < (?, ?)");
@@ -192,15 +205,26 @@ pub fn touch(
 ) -> Result<()> {
     let preview: String = preview.chars().take(160).collect();
     let incoming = kind == MessageKind::Incoming;
-    conn.prepare_cached("UPDATE conversations SET
+    conn.prepare_cached(
+        "UPDATE conversations SET
             last_activity_at = max(last_activity_at, ?2),
             preview = ?3, preview_kind = ?4,
             unread_count = unread_count + ?5,
-            status = CASE WHEN ?6 = 1 AND status IN ('resolved', 'snoozed') THEN 'open' ELSE status END,
+            status = CASE WHEN ?6 = 1 AND muted = 0 AND status IN ('resolved', 'snoozed')
+                          THEN 'open' ELSE status END,
+            snoozed_until = CASE WHEN ?6 = 1 AND muted = 0 THEN NULL ELSE snoozed_until END,
             last_incoming_at = CASE WHEN ?5 = 1 THEN max(coalesce(last_incoming_at, 0), ?2)
                                     ELSE last_incoming_at END
-         WHERE id = ?1")?.execute(params![id, at, preview, kind.as_str(), incoming as i64, (incoming && reopen) as i64],
-    )?;
+         WHERE id = ?1",
+    )?
+    .execute(params![
+        id,
+        at,
+        preview,
+        kind.as_str(),
+        incoming as i64,
+        (incoming && reopen) as i64
+    ])?;
     conn.prepare_cached("UPDATE conversation_labels SET last_activity_at = (SELECT last_activity_at FROM conversations WHERE id = ?1)
          WHERE conversation_id = ?1")?.execute([id],
     )?;
@@ -230,8 +254,10 @@ pub fn set_status(
     if old == status.as_str() {
         return Ok(None);
     }
-    conn.prepare_cached("UPDATE conversations SET status = ?2 WHERE id = ?1")?
-        .execute(params![id, status.as_str()])?;
+    conn.prepare_cached(
+        "UPDATE conversations SET status = ?2, snoozed_until = NULL WHERE id = ?1",
+    )?
+    .execute(params![id, status.as_str()])?;
     Ok(ConversationStatus::parse(&old))
 }
 
@@ -252,4 +278,90 @@ pub fn read_one(conn: &Connection, id: ConversationId) -> Result<()> {
     )?
     .execute([id])?;
     Ok(())
+}
+
+/// Snoozes until `until` (Unix ms), or until the customer replies when `None`.
+pub fn snooze(conn: &Connection, id: ConversationId, until: Option<i64>) -> Result<()> {
+    let n = conn
+        .prepare_cached(
+            "UPDATE conversations SET status = 'snoozed', snoozed_until = ?2 WHERE id = ?1",
+        )?
+        .execute(params![id, until])?;
+    found(n)
+}
+
+/// Snoozed conversations whose time has come: reopened, returned.
+pub fn wake_due(conn: &Connection, now: i64) -> Result<Vec<ConversationId>> {
+    let mut stmt = conn.prepare_cached(
+        "UPDATE conversations SET status = 'open', snoozed_until = NULL
+         WHERE snoozed_until IS NOT NULL AND snoozed_until <= ?1 AND status = 'snoozed'
+         RETURNING id",
+    )?;
+    let ids = stmt.query_map([now], |r| r.get(0))?;
+    Ok(ids.collect::<rusqlite::Result<_>>()?)
+}
+
+/// When the next snoozed conversation wakes, if any.
+pub fn next_wake_at(conn: &Connection) -> Result<Option<i64>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT min(snoozed_until) FROM conversations
+             WHERE snoozed_until IS NOT NULL AND status = 'snoozed'",
+        )?
+        .query_row([], |r| r.get(0))?)
+}
+
+/// Sets the assignee; returns the previous one, or `Err(NotFound)`.
+pub fn assign(
+    conn: &Connection,
+    id: ConversationId,
+    agent: Option<&str>,
+) -> Result<Option<String>> {
+    let old: Option<String> = conn
+        .prepare_cached("SELECT assignee FROM conversations WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()?
+        .ok_or(Error::NotFound("conversation"))?;
+    conn.prepare_cached("UPDATE conversations SET assignee = ?2 WHERE id = ?1")?
+        .execute(params![id, agent])?;
+    Ok(old)
+}
+
+pub fn set_priority(conn: &Connection, id: ConversationId, priority: Priority) -> Result<()> {
+    let n = conn
+        .prepare_cached("UPDATE conversations SET priority = ?2 WHERE id = ?1")?
+        .execute(params![id, priority.as_str()])?;
+    found(n)
+}
+
+pub fn set_muted(conn: &Connection, id: ConversationId, muted: bool) -> Result<()> {
+    let n = conn
+        .prepare_cached("UPDATE conversations SET muted = ?2 WHERE id = ?1")?
+        .execute(params![id, muted])?;
+    found(n)
+}
+
+pub fn mark_unread(conn: &Connection, id: ConversationId) -> Result<()> {
+    let n = conn
+        .prepare_cached(
+            "UPDATE conversations SET unread_count = max(unread_count, 1) WHERE id = ?1",
+        )?
+        .execute([id])?;
+    found(n)
+}
+
+/// Deletes the conversation and its messages from this computer (never on the provider).
+pub fn delete(conn: &Connection, id: ConversationId) -> Result<()> {
+    let n = conn
+        .prepare_cached("DELETE FROM conversations WHERE id = ?1")?
+        .execute([id])?;
+    found(n)
+}
+
+fn found(n: usize) -> Result<()> {
+    if n == 0 {
+        Err(Error::NotFound("conversation"))
+    } else {
+        Ok(())
+    }
 }

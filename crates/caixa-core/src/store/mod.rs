@@ -10,6 +10,7 @@ pub mod conversations;
 pub mod cursors;
 pub mod email;
 pub mod inboxes;
+pub mod labels;
 pub mod messages;
 mod schema;
 pub mod search;

@@ -3,7 +3,7 @@
 use rusqlite_migration::{Migrations, M};
 
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4)])
+    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4), M::up(V5)])
 }
 
 const V1: &str = r#"
@@ -225,6 +225,15 @@ ALTER TABLE conversations ADD COLUMN last_incoming_at INTEGER;
 UPDATE conversations SET last_incoming_at =
     (SELECT max(created_at) FROM messages m WHERE m.conversation_id = conversations.id
        AND m.kind = 'incoming');
+"#;
+
+/// V5: conversation actions: snooze until a time (NULL while snoozed = until the customer
+/// replies) and mute (incoming messages no longer reopen it).
+const V5: &str = r#"
+ALTER TABLE conversations ADD COLUMN snoozed_until INTEGER;
+ALTER TABLE conversations ADD COLUMN muted INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX conversations_snooze_due ON conversations(snoozed_until)
+    WHERE snoozed_until IS NOT NULL;
 "#;
 
 #[cfg(test)]
