@@ -350,6 +350,6 @@ mod tests {
     #[test]
     fn activity_times() {
         assert_eq!(utc_text(0), "1970-01-01 00:00 UTC");
-        assert_eq!(utc_text(1_796_036_400_000), "2026-11-30 09:00 UTC");
+        assert_eq!(utc_text(1_796_029_200_000), "2026-11-30 09:00 UTC");
     }
 }
