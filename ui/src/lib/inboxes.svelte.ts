@@ -6,6 +6,13 @@ export class InboxStore {
   loaded = $state(false);
   error = $state<string | null>(null);
   private seq = 0;
+  /**
+   * The last live state pushed for each inbox, numbered in arrival order. Command answers and
+   * events travel separately: an answer computed before an event can arrive after it, and must
+   * not put the older state back (a new inbox would show "Starting" forever).
+   */
+  private live = new Map<number, { n: number; state: InboxState }>();
+  private liveN = 0;
 
   constructor(private backend: Backend) {}
 
@@ -16,11 +23,16 @@ export class InboxStore {
   /** Reloads the list; resolves to the previous list so callers can see what changed. */
   async load(): Promise<InboxView[]> {
     const seq = ++this.seq;
+    const startedAt = this.liveN;
     const before = $state.snapshot(this.list) as InboxView[];
     try {
       const list = await this.backend.listInboxes();
       if (seq !== this.seq) return before;
-      // The live state may have arrived by event before this fetch answered; keep the newer.
+      // The live state may have arrived by event while this fetch was on its way; keep it.
+      for (const v of list) {
+        const l = this.live.get(v.inbox.id);
+        if (l && l.n > startedAt) v.state = l.state;
+      }
       this.list = list;
       this.error = null;
     } catch (e) {
@@ -33,6 +45,10 @@ export class InboxStore {
 
   /** Puts a freshly saved inbox in place without waiting for the `inboxes_changed` reload. */
   upsert(view: InboxView): void {
+    // The saved view's state was computed before the worker's first events; any pushed state
+    // is at least as new (a later change still arrives by event).
+    const l = this.live.get(view.inbox.id);
+    if (l) view = { ...view, state: l.state };
     const i = this.list.findIndex((v) => v.inbox.id === view.inbox.id);
     if (i >= 0) this.list[i] = view;
     else this.list.push(view);
@@ -40,9 +56,11 @@ export class InboxStore {
 
   remove(id: number): void {
     this.list = this.list.filter((v) => v.inbox.id !== id);
+    this.live.delete(id);
   }
 
   setState(id: number, state: InboxState): void {
+    this.live.set(id, { n: ++this.liveN, state });
     const v = this.list.find((x) => x.inbox.id === id);
     if (v) v.state = state;
   }
