@@ -86,17 +86,7 @@ pub fn validate(input: &InboxInput) -> Result<InboxInput> {
         }
         InboxSettings::Telegram(t) => {
             let mut t = t.clone();
-            t.api_base_url = t
-                .api_base_url
-                .as_deref()
-                .map(|u| u.trim().trim_end_matches('/'))
-                .filter(|u| !u.is_empty())
-                .map(str::to_string);
-            if let Some(url) = &t.api_base_url {
-                if let Err(m) = http_url(url) {
-                    err("api_base_url", m);
-                }
-            }
+            t.api_base_url = optional_url(&t.api_base_url, &mut err);
             InboxSettings::Telegram(t)
         }
         InboxSettings::WhatsApp(w) => {
@@ -130,17 +120,7 @@ pub fn validate(input: &InboxInput) -> Result<InboxInput> {
                     err("api_version", "Use a Graph API version like v21.0.");
                 }
             }
-            w.api_base_url = w
-                .api_base_url
-                .as_deref()
-                .map(|u| u.trim().trim_end_matches('/'))
-                .filter(|u| !u.is_empty())
-                .map(str::to_string);
-            if let Some(url) = &w.api_base_url {
-                if let Err(m) = http_url(url) {
-                    err("api_base_url", m);
-                }
-            }
+            w.api_base_url = optional_url(&w.api_base_url, &mut err);
             InboxSettings::WhatsApp(w)
         }
         InboxSettings::Twilio(t) => {
@@ -166,32 +146,12 @@ pub fn validate(input: &InboxInput) -> Result<InboxInput> {
                     "Enter the Twilio number in international format, like +5511999990000 (or whatsapp:+5511999990000).",
                 );
             }
-            t.api_base_url = t
-                .api_base_url
-                .as_deref()
-                .map(|u| u.trim().trim_end_matches('/'))
-                .filter(|u| !u.is_empty())
-                .map(str::to_string);
-            if let Some(url) = &t.api_base_url {
-                if let Err(m) = http_url(url) {
-                    err("api_base_url", m);
-                }
-            }
+            t.api_base_url = optional_url(&t.api_base_url, &mut err);
             InboxSettings::Twilio(t)
         }
         InboxSettings::Line(l) => {
             let mut l = l.clone();
-            l.api_base_url = l
-                .api_base_url
-                .as_deref()
-                .map(|u| u.trim().trim_end_matches('/'))
-                .filter(|u| !u.is_empty())
-                .map(str::to_string);
-            if let Some(url) = &l.api_base_url {
-                if let Err(m) = http_url(url) {
-                    err("api_base_url", m);
-                }
-            }
+            l.api_base_url = optional_url(&l.api_base_url, &mut err);
             InboxSettings::Line(l)
         }
         InboxSettings::X(x) => {
@@ -199,17 +159,7 @@ pub fn validate(input: &InboxInput) -> Result<InboxInput> {
             if x.poll_seconds == Some(0) || x.poll_seconds.is_some_and(|s| s > 3600) {
                 err("poll_seconds", "Poll between every 1 and 3600 seconds.");
             }
-            x.api_base_url = x
-                .api_base_url
-                .as_deref()
-                .map(|u| u.trim().trim_end_matches('/'))
-                .filter(|u| !u.is_empty())
-                .map(str::to_string);
-            if let Some(url) = &x.api_base_url {
-                if let Err(m) = http_url(url) {
-                    err("api_base_url", m);
-                }
-            }
+            x.api_base_url = optional_url(&x.api_base_url, &mut err);
             InboxSettings::X(x)
         }
         InboxSettings::Messenger(m) | InboxSettings::Instagram(m) => {
@@ -230,17 +180,7 @@ pub fn validate(input: &InboxInput) -> Result<InboxInput> {
                 .map(str::trim)
                 .filter(|v| !v.is_empty())
                 .map(str::to_string);
-            m.api_base_url = m
-                .api_base_url
-                .as_deref()
-                .map(|u| u.trim().trim_end_matches('/'))
-                .filter(|u| !u.is_empty())
-                .map(str::to_string);
-            if let Some(url) = &m.api_base_url {
-                if let Err(msg) = http_url(url) {
-                    err("api_base_url", msg);
-                }
-            }
+            m.api_base_url = optional_url(&m.api_base_url, &mut err);
             if matches!(input.settings, InboxSettings::Instagram(_)) {
                 InboxSettings::Instagram(m)
             } else {
@@ -258,6 +198,18 @@ pub fn validate(input: &InboxInput) -> Result<InboxInput> {
     } else {
         Err(Error::Validation(errors))
     }
+}
+
+/// An optional advanced server address: trimmed, without a trailing `/`, empty = default.
+fn optional_url(value: &Option<String>, err: &mut impl FnMut(&str, &str)) -> Option<String> {
+    let url = value
+        .as_deref()
+        .map(|u| u.trim().trim_end_matches('/'))
+        .filter(|u| !u.is_empty())?;
+    if let Err(m) = http_url(url) {
+        err("api_base_url", m);
+    }
+    Some(url.to_string())
 }
 
 fn http_url(s: &str) -> std::result::Result<url::Url, &'static str> {

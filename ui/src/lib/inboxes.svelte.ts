@@ -11,6 +11,7 @@ export class InboxStore {
    * events travel separately: an answer computed before an event can arrive after it, and must
    * not put the older state back (a new inbox would show "Starting" forever).
    */
+  // eslint-disable-next-line svelte/prefer-svelte-reactivity -- bookkeeping; no view reads it
   private live = new Map<number, { n: number; state: InboxState }>();
   private liveN = 0;
 

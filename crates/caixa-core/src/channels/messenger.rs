@@ -11,11 +11,12 @@ use serde_json::{json, Value};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::workers::{backoff, Command};
+use super::poll::{self, Problem};
+use super::workers::Command;
 use super::{SendError, Sent};
 use crate::caixa::{Caixa, IncomingOwned};
 use crate::ingest::IncomingFile;
-use crate::model::{ChannelKind, Delivery, InboxId, InboxSettings, InboxState, MessengerSettings};
+use crate::model::{ChannelKind, Delivery, InboxId, InboxSettings, MessengerSettings};
 use crate::store::{attachments, conversations, cursors, messages, now_ms};
 
 pub const DEFAULT_API: &str = "https://graph.facebook.com";
@@ -24,8 +25,6 @@ pub const DEFAULT_POLL_SECS: u32 = 10;
 /// Meta's guidance for polling: at most 2 calls per second per Page.
 const CALL_GAP: Duration = Duration::from_millis(500);
 const CURSOR: &str = "graph_updated_time";
-const BACKOFF_MAX: Duration = Duration::from_secs(15 * 60);
-const NEEDS_USER_RETRY: Duration = Duration::from_secs(15 * 60);
 const STANDARD_WINDOW_MS: i64 = 24 * 3600 * 1000;
 
 fn platform(kind: ChannelKind) -> &'static str {
@@ -48,14 +47,6 @@ fn base(settings: &MessengerSettings) -> String {
     )
 }
 
-#[derive(Debug)]
-struct Problem {
-    text: String,
-    needs_user: bool,
-    rate_limited: bool,
-    offline: bool,
-}
-
 fn graph_problem(status: reqwest::StatusCode, body: &str) -> Problem {
     let v: Value = serde_json::from_str(body).unwrap_or_default();
     let e = &v["error"];
@@ -72,16 +63,8 @@ fn graph_problem(status: reqwest::StatusCode, body: &str) -> Problem {
         text,
         needs_user: code == 190 || status == reqwest::StatusCode::UNAUTHORIZED,
         rate_limited: matches!(code, 4 | 17 | 32 | 613) || status.as_u16() == 429,
+        wait: None,
         offline: false,
-    }
-}
-
-fn net_problem(e: reqwest::Error) -> Problem {
-    Problem {
-        offline: e.is_connect() || e.is_timeout(),
-        text: format!("cannot reach Meta: {e}"),
-        needs_user: false,
-        rate_limited: false,
     }
 }
 
@@ -91,17 +74,15 @@ async fn get(http: &reqwest::Client, url: &str, token: &str) -> Result<Value, Pr
         .bearer_auth(token)
         .send()
         .await
-        .map_err(net_problem)?;
+        .map_err(|e| Problem::network("Meta", e))?;
     let status = res.status();
-    let body = res.text().await.map_err(net_problem)?;
+    let body = res.text().await.map_err(|e| Problem::network("Meta", e))?;
     if !status.is_success() {
         return Err(graph_problem(status, &body));
     }
     serde_json::from_str(&body).map_err(|e| Problem {
-        text: format!("Meta answered something unreadable: {e}"),
         needs_user: false,
-        rate_limited: false,
-        offline: false,
+        ..Problem::local(format!("Meta answered something unreadable: {e}"))
     })
 }
 
@@ -126,67 +107,30 @@ pub async fn run(
     caixa: Caixa,
     inbox_id: InboxId,
     cancel: CancellationToken,
-    mut commands: mpsc::UnboundedReceiver<Command>,
+    commands: mpsc::UnboundedReceiver<Command>,
 ) {
-    let mut failures: u32 = 0;
-    loop {
-        let wait = match poll_once(&caixa, inbox_id).await {
-            Ok(wait) => {
-                if failures > 0 {
-                    failures = 0;
-                    let now = now_ms();
-                    if let Ok(n) = caixa
-                        .store()
-                        .write(move |tx| messages::due_now_for_inbox(tx, inbox_id, now))
-                        .await
-                    {
-                        if n > 0 {
-                            caixa.wake_outbox();
-                        }
-                    }
-                }
-                caixa.set_inbox_state(inbox_id, InboxState::Connected);
-                wait
-            }
-            Err(p) => {
-                failures += 1;
-                tracing::warn!(inbox = inbox_id, "messenger: {}", p.text);
-                caixa.set_inbox_state(inbox_id, InboxState::Error { reason: p.text });
-                if p.needs_user {
-                    NEEDS_USER_RETRY
-                } else {
-                    backoff(failures + u32::from(p.rate_limited) * 4, BACKOFF_MAX)
-                }
-            }
-        };
-        tokio::select! {
-            _ = cancel.cancelled() => return,
-            _ = tokio::time::sleep(wait) => {}
-            Some(_) = commands.recv() => {}
-        }
-    }
-}
-
-fn local(text: impl Into<String>) -> Problem {
-    Problem {
-        text: text.into(),
-        needs_user: true,
-        rate_limited: false,
-        offline: false,
-    }
+    poll::run(
+        caixa,
+        inbox_id,
+        cancel,
+        commands,
+        "messenger",
+        |c, id| async move { poll_once(&c, id).await },
+    )
+    .await
 }
 
 async fn poll_once(caixa: &Caixa, inbox_id: InboxId) -> Result<Duration, Problem> {
     let inbox = caixa
         .get_inbox(inbox_id)
         .await
-        .map_err(|e| local(e.to_string()))?;
+        .map_err(|e| Problem::local(e.to_string()))?;
     let (InboxSettings::Messenger(settings) | InboxSettings::Instagram(settings)) = &inbox.settings
     else {
-        return Err(local("inbox settings are not Messenger settings"));
+        return Err(Problem::local("inbox settings are not Messenger settings"));
     };
     let token = caixa.inbox_secret(inbox_id).await.map_err(|e| {
-        local(format!(
+        Problem::local(format!(
             "cannot read the Page access token from the keychain: {e}"
         ))
     })?;
@@ -196,7 +140,7 @@ async fn poll_once(caixa: &Caixa, inbox_id: InboxId) -> Result<Duration, Problem
         .store()
         .read(move |c| cursors::get(c, inbox_id, CURSOR))
         .await
-        .map_err(|e| local(e.to_string()))?;
+        .map_err(|e| Problem::local(e.to_string()))?;
     let http = &caixa.inner.http;
     let root = base(settings);
     let list = get(
@@ -284,7 +228,7 @@ async fn poll_once(caixa: &Caixa, inbox_id: InboxId) -> Result<Duration, Problem
     caixa
         .ingest_batch(batch, Some((inbox_id, CURSOR, newest)))
         .await
-        .map_err(|e| local(format!("cannot store messages: {e}")))?;
+        .map_err(|e| Problem::local(format!("cannot store messages: {e}")))?;
     Ok(wait)
 }
 
@@ -394,28 +338,11 @@ pub async fn send(
         .json(&body)
         .send()
         .await
-        .map_err(|e| {
-            let p = net_problem(e);
-            if p.offline {
-                SendError::Offline(p.text)
-            } else {
-                SendError::Transient(p.text)
-            }
-        })?;
+        .map_err(|e| Problem::network("Meta", e).into_send_error(true))?;
     let status = res.status();
     let text = res.text().await.unwrap_or_default();
     if !status.is_success() {
-        let p = graph_problem(status, &text);
-        return Err(if p.rate_limited {
-            SendError::RateLimited {
-                reason: p.text,
-                retry_after: Duration::ZERO,
-            }
-        } else if status.is_server_error() {
-            SendError::Transient(p.text)
-        } else {
-            SendError::Permanent(p.text)
-        });
+        return Err(graph_problem(status, &text).into_send_error(status.is_server_error()));
     }
     let v: Value = serde_json::from_str(&text).unwrap_or_default();
     Ok(Sent {

@@ -5,6 +5,7 @@ pub mod api;
 pub mod email;
 pub mod line;
 pub mod messenger;
+pub mod poll;
 pub mod telegram;
 pub mod twilio;
 pub mod website;

@@ -18,7 +18,7 @@ use super::{SendError, Sent};
 use crate::caixa::{Caixa, IncomingOwned};
 use crate::ingest::IncomingFile;
 use crate::model::{Delivery, InboxId, InboxSettings, InboxState, TelegramSettings};
-use crate::store::{attachments, cursors, messages, now_ms};
+use crate::store::{attachments, cursors, messages};
 
 pub const DEFAULT_API: &str = "https://api.telegram.org";
 /// Long-poll length: Telegram answers at once when an update arrives, else after this.
@@ -186,18 +186,8 @@ async fn poll(caixa: &Caixa, inbox_id: InboxId, failures: &mut u32) -> Result<()
             .await
             .map_err(|e| problem(&e))?;
         if *failures > 0 {
-            // Back after an outage: replies queued meanwhile go now.
             *failures = 0;
-            let now = now_ms();
-            if let Ok(n) = caixa
-                .store()
-                .write(move |tx| messages::due_now_for_inbox(tx, inbox_id, now))
-                .await
-            {
-                if n > 0 {
-                    caixa.wake_outbox();
-                }
-            }
+            super::poll::send_queued_replies(caixa, inbox_id).await;
         }
         caixa.set_inbox_state(inbox_id, InboxState::Connected);
         wait = POLL_SECS;

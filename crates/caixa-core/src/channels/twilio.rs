@@ -11,11 +11,12 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::workers::{backoff, Command};
+use super::poll::{self, Problem};
+use super::workers::Command;
 use super::{SendError, Sent};
 use crate::caixa::{Caixa, IncomingOwned};
 use crate::ingest::IncomingFile;
-use crate::model::{Delivery, InboxId, InboxSettings, InboxState, TwilioSettings};
+use crate::model::{Delivery, InboxId, InboxSettings, TwilioSettings};
 use crate::store::{attachments, cursors, messages, now_ms};
 
 pub const DEFAULT_API: &str = "https://api.twilio.com";
@@ -25,8 +26,6 @@ const POLL_EVERY: Duration = Duration::from_secs(5);
 const MAX_PAGES: usize = 10;
 const PAGE_SIZE: u32 = 50;
 const CURSOR: &str = "twilio_newest_sid";
-const BACKOFF_MAX: Duration = Duration::from_secs(5 * 60);
-const NEEDS_USER_RETRY: Duration = Duration::from_secs(15 * 60);
 
 fn base(settings: &TwilioSettings) -> String {
     settings
@@ -46,24 +45,6 @@ struct TwilioError {
     message: String,
 }
 
-/// A failure in words, and how to treat it.
-#[derive(Debug)]
-struct Problem {
-    text: String,
-    needs_user: bool,
-    rate_limited: bool,
-    offline: bool,
-}
-
-fn http_problem(e: reqwest::Error) -> Problem {
-    Problem {
-        offline: e.is_connect() || e.is_timeout(),
-        text: format!("cannot reach Twilio: {e}"),
-        needs_user: false,
-        rate_limited: false,
-    }
-}
-
 fn api_problem(status: reqwest::StatusCode, body: &str) -> Problem {
     let e: Option<TwilioError> = serde_json::from_str(body).ok();
     let (code, message) = e
@@ -78,6 +59,7 @@ fn api_problem(status: reqwest::StatusCode, body: &str) -> Problem {
         text,
         needs_user: code == 20003 || status == reqwest::StatusCode::UNAUTHORIZED,
         rate_limited: code == 20429 || status == reqwest::StatusCode::TOO_MANY_REQUESTS,
+        wait: None,
         offline: false,
     }
 }
@@ -93,17 +75,18 @@ async fn get_json(
         .basic_auth(&settings.account_sid, Some(token))
         .send()
         .await
-        .map_err(http_problem)?;
+        .map_err(|e| Problem::network("Twilio", e))?;
     let status = res.status();
-    let body = res.text().await.map_err(http_problem)?;
+    let body = res
+        .text()
+        .await
+        .map_err(|e| Problem::network("Twilio", e))?;
     if !status.is_success() {
         return Err(api_problem(status, &body));
     }
     serde_json::from_str(&body).map_err(|e| Problem {
-        text: format!("Twilio answered something unreadable: {e}"),
         needs_user: false,
-        rate_limited: false,
-        offline: false,
+        ..Problem::local(format!("Twilio answered something unreadable: {e}"))
     })
 }
 
@@ -129,58 +112,17 @@ pub async fn run(
     caixa: Caixa,
     inbox_id: InboxId,
     cancel: CancellationToken,
-    mut commands: mpsc::UnboundedReceiver<Command>,
+    commands: mpsc::UnboundedReceiver<Command>,
 ) {
-    let mut failures: u32 = 0;
-    loop {
-        let wait = match poll_once(&caixa, inbox_id).await {
-            Ok(()) => {
-                if failures > 0 {
-                    failures = 0;
-                    wake_due_replies(&caixa, inbox_id).await;
-                }
-                caixa.set_inbox_state(inbox_id, InboxState::Connected);
-                POLL_EVERY
-            }
-            Err(p) => {
-                failures += 1;
-                tracing::warn!(inbox = inbox_id, "twilio: {}", p.text);
-                caixa.set_inbox_state(inbox_id, InboxState::Error { reason: p.text });
-                if p.needs_user {
-                    NEEDS_USER_RETRY
-                } else {
-                    backoff(failures, BACKOFF_MAX).max(POLL_EVERY)
-                }
-            }
-        };
-        tokio::select! {
-            _ = cancel.cancelled() => return,
-            _ = tokio::time::sleep(wait) => {}
-            Some(_) = commands.recv() => {}
-        }
-    }
-}
-
-async fn wake_due_replies(caixa: &Caixa, inbox_id: InboxId) {
-    let now = now_ms();
-    if let Ok(n) = caixa
-        .store()
-        .write(move |tx| messages::due_now_for_inbox(tx, inbox_id, now))
-        .await
-    {
-        if n > 0 {
-            caixa.wake_outbox();
-        }
-    }
-}
-
-fn local(text: impl Into<String>) -> Problem {
-    Problem {
-        text: text.into(),
-        needs_user: true,
-        rate_limited: false,
-        offline: false,
-    }
+    poll::run(
+        caixa,
+        inbox_id,
+        cancel,
+        commands,
+        "twilio",
+        |c, id| async move { poll_once(&c, id).await.map(|()| POLL_EVERY) },
+    )
+    .await
 }
 
 /// One poll: new inbound messages since the newest one stored, stored oldest first with the
@@ -189,19 +131,18 @@ async fn poll_once(caixa: &Caixa, inbox_id: InboxId) -> Result<(), Problem> {
     let inbox = caixa
         .get_inbox(inbox_id)
         .await
-        .map_err(|e| local(e.to_string()))?;
+        .map_err(|e| Problem::local(e.to_string()))?;
     let InboxSettings::Twilio(settings) = inbox.settings else {
-        return Err(local("inbox settings are not Twilio settings"));
+        return Err(Problem::local("inbox settings are not Twilio settings"));
     };
-    let token = caixa
-        .inbox_secret(inbox_id)
-        .await
-        .map_err(|e| local(format!("cannot read the auth token from the keychain: {e}")))?;
+    let token = caixa.inbox_secret(inbox_id).await.map_err(|e| {
+        Problem::local(format!("cannot read the auth token from the keychain: {e}"))
+    })?;
     let newest_known = caixa
         .store()
         .read(move |c| cursors::get(c, inbox_id, CURSOR))
         .await
-        .map_err(|e| local(e.to_string()))?;
+        .map_err(|e| Problem::local(e.to_string()))?;
     let http = &caixa.inner.http;
     let root = base(&settings);
     let mut url = {
@@ -209,7 +150,7 @@ async fn poll_once(caixa: &Caixa, inbox_id: InboxId) -> Result<(), Problem> {
             "{root}/2010-04-01/Accounts/{}/Messages.json",
             settings.account_sid
         ))
-        .map_err(|e| local(format!("the Twilio address is not valid: {e}")))?;
+        .map_err(|e| Problem::local(format!("the Twilio address is not valid: {e}")))?;
         u.query_pairs_mut()
             .append_pair("To", &settings.number)
             .append_pair("PageSize", &PAGE_SIZE.to_string());
@@ -249,7 +190,7 @@ async fn poll_once(caixa: &Caixa, inbox_id: InboxId) -> Result<(), Problem> {
     caixa
         .ingest_batch(batch, Some((inbox_id, CURSOR, newest)))
         .await
-        .map_err(|e| local(format!("cannot store Twilio messages: {e}")))?;
+        .map_err(|e| Problem::local(format!("cannot store Twilio messages: {e}")))?;
     Ok(())
 }
 
@@ -385,31 +326,11 @@ pub async fn send(
         ])
         .send()
         .await;
-    let res = match res {
-        Ok(r) => r,
-        Err(e) => {
-            let p = http_problem(e);
-            return Err(if p.offline {
-                SendError::Offline(p.text)
-            } else {
-                SendError::Transient(p.text)
-            });
-        }
-    };
+    let res = res.map_err(|e| Problem::network("Twilio", e).into_send_error(true))?;
     let status = res.status();
     let body = res.text().await.unwrap_or_default();
     if !status.is_success() {
-        let p = api_problem(status, &body);
-        return Err(if p.rate_limited {
-            SendError::RateLimited {
-                reason: p.text,
-                retry_after: Duration::ZERO,
-            }
-        } else if status.is_server_error() {
-            SendError::Transient(p.text)
-        } else {
-            SendError::Permanent(p.text)
-        });
+        return Err(api_problem(status, &body).into_send_error(status.is_server_error()));
     }
     let v: Value = serde_json::from_str(&body).unwrap_or_default();
     Ok(Sent {

@@ -9,10 +9,11 @@ use serde_json::{json, Value};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::workers::{backoff, Command};
+use super::poll::{self, Problem};
+use super::workers::Command;
 use super::{SendError, Sent};
 use crate::caixa::{Caixa, IncomingOwned};
-use crate::model::{Delivery, InboxId, InboxSettings, InboxState, XSettings};
+use crate::model::{Delivery, InboxId, InboxSettings, XSettings};
 use crate::store::{cursors, messages, now_ms};
 
 pub const DEFAULT_API: &str = "https://api.x.com";
@@ -20,8 +21,6 @@ pub const DEFAULT_API: &str = "https://api.x.com";
 pub const DEFAULT_POLL_SECS: u32 = 60;
 const MAX_PAGES: usize = 5;
 const CURSOR: &str = "x_newest_event";
-const BACKOFF_MAX: Duration = Duration::from_secs(15 * 60);
-const NEEDS_USER_RETRY: Duration = Duration::from_secs(15 * 60);
 
 fn base(settings: &XSettings) -> &str {
     settings
@@ -42,14 +41,6 @@ fn rate_wait(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     Some(Duration::from_secs((reset - now).max(1) as u64))
 }
 
-#[derive(Debug)]
-struct Problem {
-    text: String,
-    needs_user: bool,
-    wait: Option<Duration>,
-    offline: bool,
-}
-
 fn problem_of(
     status: reqwest::StatusCode,
     headers: &reqwest::header::HeaderMap,
@@ -67,24 +58,13 @@ fn problem_of(
         429 => "X's rate limit for direct messages is used up; waiting for it to reset".to_string(),
         s => format!("X answered {s}: {detail}"),
     };
+    let limited = status == reqwest::StatusCode::TOO_MANY_REQUESTS;
     Problem {
         text,
         needs_user: status == reqwest::StatusCode::UNAUTHORIZED,
-        wait: if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
-            Some(rate_wait(headers).unwrap_or(Duration::from_secs(60)))
-        } else {
-            None
-        },
+        rate_limited: limited,
+        wait: limited.then(|| rate_wait(headers).unwrap_or(Duration::from_secs(60))),
         offline: false,
-    }
-}
-
-fn net_problem(e: reqwest::Error) -> Problem {
-    Problem {
-        offline: e.is_connect() || e.is_timeout(),
-        text: format!("cannot reach X: {e}"),
-        needs_user: false,
-        wait: None,
     }
 }
 
@@ -98,17 +78,15 @@ async fn get(
         .bearer_auth(token)
         .send()
         .await
-        .map_err(net_problem)?;
+        .map_err(|e| Problem::network("X", e))?;
     let (status, headers) = (res.status(), res.headers().clone());
-    let body = res.text().await.map_err(net_problem)?;
+    let body = res.text().await.map_err(|e| Problem::network("X", e))?;
     if !status.is_success() {
         return Err(problem_of(status, &headers, &body));
     }
     let v = serde_json::from_str(&body).map_err(|e| Problem {
-        text: format!("X answered something unreadable: {e}"),
         needs_user: false,
-        wait: None,
-        offline: false,
+        ..Problem::local(format!("X answered something unreadable: {e}"))
     })?;
     Ok((v, rate_wait(&headers)))
 }
@@ -135,54 +113,12 @@ pub async fn run(
     caixa: Caixa,
     inbox_id: InboxId,
     cancel: CancellationToken,
-    mut commands: mpsc::UnboundedReceiver<Command>,
+    commands: mpsc::UnboundedReceiver<Command>,
 ) {
-    let mut failures: u32 = 0;
-    loop {
-        let wait = match poll_once(&caixa, inbox_id).await {
-            Ok(wait) => {
-                if failures > 0 {
-                    failures = 0;
-                    let now = now_ms();
-                    if let Ok(n) = caixa
-                        .store()
-                        .write(move |tx| messages::due_now_for_inbox(tx, inbox_id, now))
-                        .await
-                    {
-                        if n > 0 {
-                            caixa.wake_outbox();
-                        }
-                    }
-                }
-                caixa.set_inbox_state(inbox_id, InboxState::Connected);
-                wait
-            }
-            Err(p) => {
-                failures += 1;
-                tracing::warn!(inbox = inbox_id, "x: {}", p.text);
-                caixa.set_inbox_state(inbox_id, InboxState::Error { reason: p.text });
-                match (p.wait, p.needs_user) {
-                    (Some(w), _) => w,
-                    (None, true) => NEEDS_USER_RETRY,
-                    (None, false) => backoff(failures, BACKOFF_MAX),
-                }
-            }
-        };
-        tokio::select! {
-            _ = cancel.cancelled() => return,
-            _ = tokio::time::sleep(wait) => {}
-            Some(_) = commands.recv() => {}
-        }
-    }
-}
-
-fn local(text: impl Into<String>) -> Problem {
-    Problem {
-        text: text.into(),
-        needs_user: true,
-        wait: None,
-        offline: false,
-    }
+    poll::run(caixa, inbox_id, cancel, commands, "x", |c, id| async move {
+        poll_once(&c, id).await
+    })
+    .await
 }
 
 /// One poll; returns how long to wait before the next one.
@@ -190,12 +126,12 @@ async fn poll_once(caixa: &Caixa, inbox_id: InboxId) -> Result<Duration, Problem
     let inbox = caixa
         .get_inbox(inbox_id)
         .await
-        .map_err(|e| local(e.to_string()))?;
+        .map_err(|e| Problem::local(e.to_string()))?;
     let InboxSettings::X(settings) = inbox.settings else {
-        return Err(local("inbox settings are not X settings"));
+        return Err(Problem::local("inbox settings are not X settings"));
     };
     let token = caixa.inbox_secret(inbox_id).await.map_err(|e| {
-        local(format!(
+        Problem::local(format!(
             "cannot read the access token from the keychain: {e}"
         ))
     })?;
@@ -205,7 +141,7 @@ async fn poll_once(caixa: &Caixa, inbox_id: InboxId) -> Result<Duration, Problem
         .store()
         .read(move |c| cursors::get(c, inbox_id, CURSOR))
         .await
-        .map_err(|e| local(e.to_string()))?;
+        .map_err(|e| Problem::local(e.to_string()))?;
     let own = settings.user_id.clone().unwrap_or_default();
     let http = &caixa.inner.http;
     let first = format!(
@@ -307,7 +243,7 @@ async fn poll_once(caixa: &Caixa, inbox_id: InboxId) -> Result<Duration, Problem
     caixa
         .ingest_batch(batch, Some((inbox_id, CURSOR, newest)))
         .await
-        .map_err(|e| local(format!("cannot store X messages: {e}")))?;
+        .map_err(|e| Problem::local(format!("cannot store X messages: {e}")))?;
     Ok(wait)
 }
 
@@ -356,26 +292,11 @@ pub async fn send(
         .json(&json!({ "text": q.content }))
         .send()
         .await
-        .map_err(|e| {
-            let p = net_problem(e);
-            if p.offline {
-                SendError::Offline(p.text)
-            } else {
-                SendError::Transient(p.text)
-            }
-        })?;
+        .map_err(|e| Problem::network("X", e).into_send_error(true))?;
     let (status, headers) = (res.status(), res.headers().clone());
     let body = res.text().await.unwrap_or_default();
     if !status.is_success() {
-        let p = problem_of(status, &headers, &body);
-        return Err(match p.wait {
-            Some(w) => SendError::RateLimited {
-                reason: p.text,
-                retry_after: w,
-            },
-            None if status.is_server_error() => SendError::Transient(p.text),
-            None => SendError::Permanent(p.text),
-        });
+        return Err(problem_of(status, &headers, &body).into_send_error(status.is_server_error()));
     }
     let v: Value = serde_json::from_str(&body).unwrap_or_default();
     Ok(Sent {
