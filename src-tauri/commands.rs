@@ -176,6 +176,77 @@ pub async fn list_agents(caixa: State<'_, Caixa>) -> Res<Vec<String>> {
 
 #[tauri::command]
 #[specta::specta]
+pub async fn list_canned_responses(caixa: State<'_, Caixa>) -> Res<Vec<CannedResponse>> {
+    caixa.list_canned_responses().await.map_err(err)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn create_canned_response(
+    caixa: State<'_, Caixa>,
+    short_code: String,
+    content: String,
+) -> Res<CannedResponse> {
+    caixa
+        .create_canned_response(&short_code, &content)
+        .await
+        .map_err(err)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn update_canned_response(
+    caixa: State<'_, Caixa>,
+    id: i64,
+    short_code: String,
+    content: String,
+) -> Res<CannedResponse> {
+    caixa
+        .update_canned_response(id, &short_code, &content)
+        .await
+        .map_err(err)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn delete_canned_response(caixa: State<'_, Caixa>, id: i64) -> Res<()> {
+    caixa.delete_canned_response(id).await.map_err(err)
+}
+
+/// A reply text with its variables (`{{contact.first_name}}`…) filled in for a conversation.
+#[tauri::command]
+#[specta::specta]
+pub async fn render_reply(
+    caixa: State<'_, Caixa>,
+    conversation_id: ConversationId,
+    text: String,
+) -> Res<String> {
+    caixa
+        .render_reply(conversation_id, &text)
+        .await
+        .map_err(err)
+}
+
+/// Edits a private note (its author only).
+#[tauri::command]
+#[specta::specta]
+pub async fn edit_note(
+    caixa: State<'_, Caixa>,
+    message_id: MessageId,
+    content: String,
+) -> Res<Message> {
+    caixa.edit_note(message_id, &content).await.map_err(err)
+}
+
+/// Deletes a private note (its author only).
+#[tauri::command]
+#[specta::specta]
+pub async fn delete_note(caixa: State<'_, Caixa>, message_id: MessageId) -> Res<()> {
+    caixa.delete_note(message_id).await.map_err(err)
+}
+
+#[tauri::command]
+#[specta::specta]
 pub async fn mark_read(caixa: State<'_, Caixa>, conversation_id: ConversationId) -> Res<()> {
     caixa.mark_read(conversation_id).await.map_err(err)
 }

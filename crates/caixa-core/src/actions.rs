@@ -162,6 +162,54 @@ impl Caixa {
         Ok(())
     }
 
+    /// Edits a private note; only its author may.
+    pub async fn edit_note(&self, message_id: MessageId, content: &str) -> Result<Message> {
+        let content = crate::caixa::check_content(content)?;
+        let note = self.own_note(message_id).await?;
+        self.store()
+            .write(move |tx| {
+                messages::update_note(tx, message_id, &content)?;
+                messages::get(tx, message_id)
+            })
+            .await
+            .inspect(|_| {
+                self.events().emit(CoreEvent::MessageChanged {
+                    conversation_id: note.conversation_id,
+                    message_id,
+                })
+            })
+    }
+
+    /// Deletes a private note; only its author may.
+    pub async fn delete_note(&self, message_id: MessageId) -> Result<()> {
+        let note = self.own_note(message_id).await?;
+        self.store()
+            .write(move |tx| messages::delete_note(tx, message_id))
+            .await?;
+        self.events().emit(CoreEvent::MessageChanged {
+            conversation_id: note.conversation_id,
+            message_id,
+        });
+        Ok(())
+    }
+
+    async fn own_note(&self, message_id: MessageId) -> Result<Message> {
+        let m = self.get_message(message_id).await?;
+        if m.kind != MessageKind::Note {
+            return Err(Error::field(
+                "message",
+                "Only private notes can be edited or deleted.",
+            ));
+        }
+        if m.sender_name.as_deref() != Some(self.config().agent_name.as_str()) {
+            return Err(Error::field(
+                "message",
+                "Only the note's author can change it.",
+            ));
+        }
+        Ok(m)
+    }
+
     pub async fn list_labels(&self) -> Result<Vec<Label>> {
         self.store().read(labels::list).await
     }

@@ -10,6 +10,7 @@
 
 pub mod actions;
 pub mod caixa;
+pub mod canned;
 pub mod channels;
 pub mod error;
 pub mod events;

@@ -526,6 +526,15 @@ pub struct ConversationFilter {
     pub assignee: Option<String>,
 }
 
+/// A reusable reply, inserted in the reply box by typing `/` and its short code. The content
+/// may use `{{contact.name}}`, `{{contact.first_name}}`, `{{agent.name}}` and `{{inbox.name}}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
+pub struct CannedResponse {
+    pub id: i64,
+    pub short_code: String,
+    pub content: String,
+}
+
 /// A label conversations can carry.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
 pub struct Label {
@@ -732,6 +741,8 @@ pub enum CoreEvent {
     ConversationRemoved { conversation_id: ConversationId },
     /// Labels were created, edited or deleted.
     LabelsChanged,
+    /// Canned responses were created, edited or deleted.
+    CannedResponsesChanged,
     /// Another process (e.g. `caixa-cli`) wrote to the store, or events were dropped: refetch all.
     Resync,
 }

@@ -342,3 +342,109 @@ async fn snoozes_wake_on_time_even_after_a_restart() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn canned_responses_fill_variables_and_refuse_typos() {
+    let dir = tempfile::tempdir().unwrap();
+    let (caixa, _running) = start(&dir).await;
+    let inbox = api_inbox(&caixa).await;
+    let id = customer_writes(&caixa, inbox, "Maria Souza", "oi").await;
+
+    let hello = caixa
+        .create_canned_response(
+            "/Hello",
+            "Olá {{contact.first_name}}! Aqui é {{agent.name}}, da {{inbox.name}}.",
+        )
+        .await
+        .unwrap();
+    assert_eq!(hello.short_code, "hello");
+    let text = caixa.render_reply(id, &hello.content).await.unwrap();
+    assert_eq!(text, "Olá Maria! Aqui é Ana, da Shop.");
+    assert_eq!(
+        caixa.render_reply(id, "{{contact.name}}").await.unwrap(),
+        "Maria Souza"
+    );
+
+    // Duplicate codes, bad codes and unknown variables are refused; nothing changes.
+    let err = caixa
+        .create_canned_response("hello", "again")
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("/hello is already in use"),
+        "{err}"
+    );
+    let err = caixa
+        .create_canned_response("two words", "x")
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("letters, digits"), "{err}");
+    let err = caixa
+        .update_canned_response(hello.id, "hello", "Hi {{contact.frist_name}}")
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("contact.frist_name"), "{err}");
+    let list = caixa.list_canned_responses().await.unwrap();
+    assert_eq!(list, std::slice::from_ref(&hello));
+
+    let edited = caixa
+        .update_canned_response(hello.id, "hi", "Hi {{contact.first_name}}")
+        .await
+        .unwrap();
+    assert_eq!(edited.short_code, "hi");
+    caixa.delete_canned_response(hello.id).await.unwrap();
+    assert!(caixa.list_canned_responses().await.unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notes_are_edited_and_deleted_by_their_author_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let (caixa, _running) = start(&dir).await;
+    let inbox = api_inbox(&caixa).await;
+    let id = customer_writes(&caixa, inbox, "rita", "hi").await;
+    let note = caixa
+        .send_message(id, "VIP: check the contract", true, &[])
+        .await
+        .unwrap();
+    let edited = caixa.edit_note(note.id, "VIP since 2020").await.unwrap();
+    assert_eq!(edited.content, "VIP since 2020");
+    let hits = caixa.search("2020", 10).await.unwrap();
+    assert_eq!(hits.len(), 1, "the search index follows the edit");
+    assert!(caixa.search("contract", 10).await.unwrap().is_empty());
+
+    // Not a note, or someone else's: refused.
+    let customer = caixa.list_messages(id).await.unwrap()[0].clone();
+    let err = caixa.edit_note(customer.id, "x").await.unwrap_err();
+    assert!(err.to_string().contains("Only private notes"), "{err}");
+    caixa
+        .store()
+        .write(move |tx| {
+            tx.execute(
+                "UPDATE messages SET sender_name = 'Bruno' WHERE id = ?1",
+                [note.id],
+            )?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let err = caixa.delete_note(note.id).await.unwrap_err();
+    assert!(err.to_string().contains("author"), "{err}");
+    caixa
+        .store()
+        .write(move |tx| {
+            tx.execute(
+                "UPDATE messages SET sender_name = 'Ana' WHERE id = ?1",
+                [note.id],
+            )?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    caixa.delete_note(note.id).await.unwrap();
+    assert!(caixa
+        .list_messages(id)
+        .await
+        .unwrap()
+        .iter()
+        .all(|m| m.id != note.id));
+}

@@ -190,4 +190,12 @@ async fn line_webhooks_in_pushes_out() {
         Some(key),
         "same key on retry"
     );
+    // A private note never reaches LINE.
+    engine
+        .caixa
+        .send_message(row.id, "internal: VIP customer", true, &[])
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(channel.sent_messages().len(), 1, "a note was sent");
 }

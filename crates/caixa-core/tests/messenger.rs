@@ -179,6 +179,13 @@ async fn messenger_and_instagram_polled_and_answered() {
     })
     .await;
     assert_eq!(page.sent_messages()[1].platform, Platform::Instagram);
+    // A private note never reaches Meta.
+    caixa
+        .send_message(ig_row.id, "internal: VIP customer", true, &[])
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(page.sent_messages().len(), 2, "a note was sent");
     // A few polls later, still only the customer's two messages and our reply.
     tokio::time::sleep(Duration::from_millis(2500)).await;
     assert_eq!(caixa.list_messages(fb_row.id).await.unwrap().len(), 3);

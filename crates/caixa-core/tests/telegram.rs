@@ -203,6 +203,14 @@ async fn messages_arrive_replies_go_out_and_restart_repeats_nothing() {
         Some("Já reenviamos, segue a etiqueta.")
     );
     assert_eq!(out[1].method, "sendPhoto");
+    // A private note never reaches Telegram.
+    engine
+        .caixa
+        .send_message(row.id, "internal: VIP customer", true, &[])
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(bot.sent_messages().len(), 2, "a note was sent");
     let f = out[1].file.as_ref().unwrap();
     assert_eq!(f.bytes, b"\x89PNG\r\n\x1a\nlabel");
     assert_eq!(f.file_name.as_deref(), Some("etiqueta.png"));

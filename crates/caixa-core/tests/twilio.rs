@@ -171,6 +171,14 @@ async fn sms_in_and_out_without_repeats() {
         .filter(|r| r.method == "POST")
         .count();
     assert_eq!(posts, 2, "one refused with 20429, one accepted");
+    // A private note never reaches Twilio.
+    engine
+        .caixa
+        .send_message(row.id, "internal: VIP customer", true, &[])
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(account.sent_messages().len(), 1, "a note was sent");
     let form: Vec<(String, String)> = out[0].params.clone();
     assert!(form.contains(&("To".into(), CUSTOMER.into())), "{form:?}");
     assert!(form.contains(&("From".into(), NUMBER.into())), "{form:?}");

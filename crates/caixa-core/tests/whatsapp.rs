@@ -235,6 +235,14 @@ async fn webhooks_in_replies_out_and_delivery_reports() {
     assert_eq!(out[1].kind, "document");
     assert_eq!(out[1].body["document"]["filename"], "nota.pdf");
     assert!(out[1].body["document"]["id"].is_string());
+    // A private note never reaches WhatsApp.
+    engine
+        .caixa
+        .send_message(row.id, "internal: VIP customer", true, &[])
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(number.sent_messages().len(), 2, "a note was sent");
 
     // Meta's delivery report moves the reply to "delivered"; a late "sent" does not undo it.
     let delivered = number.webhook_status(&out[0].id, "delivered");

@@ -103,6 +103,13 @@ async fn dms_in_replies_out_and_rate_limits() {
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0].participant_id, "2244994945");
     assert_eq!(sent[0].text.as_deref(), Some("Olá Maria, vamos verificar."));
+    // A private note never reaches X.
+    caixa
+        .send_message(row.id, "internal: VIP customer", true, &[])
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(account.sent_dms().len(), 1, "a note was sent");
     account.push_dm("2244994945", "maria_s", "Maria Souza", "Obrigada");
     let msgs = wait_for("the second DM", Duration::from_secs(10), || async {
         let m = caixa.list_messages(row.id).await.unwrap();

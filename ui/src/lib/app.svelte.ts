@@ -1,6 +1,7 @@
 import { getContext, setContext } from 'svelte';
 import type { ActionOutcome, AppInfo, Backend, ChannelKind, ConversationAction, CoreEvent, InboxView, StagedFile } from './backend';
 import { toBackendError } from './backend';
+import { CannedStore } from './canned.svelte';
 import { OpenConversation } from './conversation.svelte';
 import { ConversationList } from './conversations.svelte';
 import { InboxStore } from './inboxes.svelte';
@@ -16,7 +17,8 @@ export type SettingsRoute =
   | { page: 'pick' }
   | { page: 'form'; kind: ChannelKind; editId: number | null }
   | { page: 'detail'; id: number; justCreated: boolean }
-  | { page: 'labels' };
+  | { page: 'labels' }
+  | { page: 'canned' };
 
 export class AppState {
   view = $state<View>('inbox');
@@ -37,6 +39,8 @@ export class AppState {
   readonly open: OpenConversation;
   readonly labels: LabelStore;
   readonly agents: AgentStore;
+  /** Canned responses, for the reply box's `/` suggestions and Settings → Canned responses. */
+  readonly canned: CannedStore;
   /** An action from the conversation header is running. */
   acting = $state(false);
   private unlisten: (() => void) | null = null;
@@ -47,6 +51,7 @@ export class AppState {
     this.open = new OpenConversation(backend);
     this.labels = new LabelStore(backend);
     this.agents = new AgentStore(backend);
+    this.canned = new CannedStore(backend);
   }
 
   /** Subscribes first, then loads, so no change between the two is missed. */
@@ -62,6 +67,7 @@ export class AppState {
     );
     void this.labels.load();
     void this.agents.load();
+    void this.canned.load();
     await Promise.all([this.inboxes.load(), this.list.reload()]);
   }
 
@@ -91,10 +97,14 @@ export class AppState {
       case 'labels_changed':
         void this.onLabelsChanged();
         break;
+      case 'canned_responses_changed':
+        void this.canned.load();
+        break;
       case 'resync':
         void this.inboxes.load();
         void this.labels.load();
         void this.agents.load();
+        void this.canned.load();
         void this.list.reload();
         this.open.reload();
         if (this.open.id !== null) void this.list.refresh(this.open.id).then((row) => row !== undefined && this.open.onRow(this.open.id!, row));

@@ -8,6 +8,7 @@ import { commands, events } from './bindings';
 import type {
   ActionOutcome,
   AppInfo,
+  CannedResponse,
   ChannelKind,
   ConversationAction,
   ErrorPayload as CommandError,
@@ -36,6 +37,7 @@ export type {
   ApiSettings,
   AppInfo,
   Attachment,
+  CannedResponse,
   ChannelKind,
   ConnectionReport,
   ErrorPayload as CommandError,
@@ -104,6 +106,14 @@ export interface Backend {
    * the conversation's `reply_window_closes_at` (WhatsApp: 24 h after the customer last wrote;
    * Messenger and Instagram: 7 days) is a validation error on field "content". */
   sendMessage(conversationId: number, content: string, priv: boolean, files: StagedFile[]): Promise<Message>;
+  /** Changes a private note's text. Only notes (`kind === "note"`) the local agent wrote
+   * (`sender_name === AppInfo.agent_name`) can be changed: else a validation error on field
+   * "message" ("Only the note's author can change it."); empty or too long text is one on
+   * "content". Emits `message_changed`. */
+  editNote(messageId: number, content: string): Promise<Message>;
+  /** Deletes a private note; same author rule as `editNote`. Emits `message_changed` (the note is
+   * gone from the refetched thread). */
+  deleteNote(messageId: number): Promise<void>;
   /** Copies a local file (absolute path) into the attachment store, ready for `sendMessage`. */
   stageFile(path: string): Promise<StagedFile>;
   /** The system's open-file dialog; resolves to the picked absolute paths (none if cancelled). */
@@ -127,6 +137,18 @@ export interface Backend {
   deleteLabel(id: number): Promise<void>;
   /** The local agent ("me") first, then everyone conversations are assigned to. */
   listAgents(): Promise<string[]>;
+  /** Canned responses, by short code. */
+  listCannedResponses(): Promise<CannedResponse[]>;
+  /** `shortCode`: 1–32 of a-z 0-9 - _ (stored lowercase, without a leading "/"); `content` may
+   * use the variables in `CANNED_VARIABLES`. Validation errors on "short_code" (format, or
+   * "/x is already in use.") and "content" (empty, too long, an unknown variable). Emits
+   * `canned_responses_changed`. */
+  createCannedResponse(shortCode: string, content: string): Promise<CannedResponse>;
+  /** Same rules as `createCannedResponse`. */
+  updateCannedResponse(id: number, shortCode: string, content: string): Promise<CannedResponse>;
+  deleteCannedResponse(id: number): Promise<void>;
+  /** `text` with its variables (`{{contact.first_name}}`…) filled in for this conversation. */
+  renderReply(conversationId: number, text: string): Promise<string>;
   markRead(conversationId: number): Promise<void>;
   retryMessage(messageId: number): Promise<void>;
   search(query: string, limit: number): Promise<SearchHit[]>;
@@ -199,6 +221,10 @@ export function createTauriBackend(): Backend {
     listMessages: (conversationId) => unwrap(commands.listMessages(conversationId)),
     sendMessage: (conversationId, content, priv, files) =>
       unwrap(commands.sendMessage(conversationId, content, priv, files)),
+    editNote: (messageId, content) => unwrap(commands.editNote(messageId, content)),
+    deleteNote: async (messageId) => {
+      await unwrap(commands.deleteNote(messageId));
+    },
     stageFile: (path) => unwrap(commands.stageFile(path)),
     pickFiles: async () => {
       let picked: string[] | string | null;
@@ -237,6 +263,13 @@ export function createTauriBackend(): Backend {
       await unwrap(commands.deleteLabel(id));
     },
     listAgents: () => unwrap(commands.listAgents()),
+    listCannedResponses: () => unwrap(commands.listCannedResponses()),
+    createCannedResponse: (shortCode, content) => unwrap(commands.createCannedResponse(shortCode, content)),
+    updateCannedResponse: (id, shortCode, content) => unwrap(commands.updateCannedResponse(id, shortCode, content)),
+    deleteCannedResponse: async (id) => {
+      await unwrap(commands.deleteCannedResponse(id));
+    },
+    renderReply: (conversationId, text) => unwrap(commands.renderReply(conversationId, text)),
     markRead: async (conversationId) => {
       await unwrap(commands.markRead(conversationId));
     },
@@ -271,6 +304,10 @@ export function createTauriBackend(): Backend {
 export function replyCarriesFiles(kind: ChannelKind): boolean {
   return kind === 'email' || kind === 'telegram' || kind === 'whatsapp';
 }
+
+/** The variables a reply (and a canned response) may use, as the core names them. */
+export const CANNED_VARIABLES = ['contact.name', 'contact.first_name', 'agent.name', 'inbox.name'] as const;
+export type CannedVariable = (typeof CANNED_VARIABLES)[number];
 
 export function isTauri(): boolean {
   return typeof window !== 'undefined' && '__TAURI_INTERNALS__' in window;

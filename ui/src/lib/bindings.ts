@@ -168,6 +168,71 @@ async listAgents() : Promise<Result<string[], ErrorPayload>> {
     else return { status: "error", error: e  as any };
 }
 },
+async listCannedResponses() : Promise<Result<CannedResponse[], ErrorPayload>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("list_canned_responses") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async createCannedResponse(shortCode: string, content: string) : Promise<Result<CannedResponse, ErrorPayload>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("create_canned_response", { shortCode, content }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async updateCannedResponse(id: number, shortCode: string, content: string) : Promise<Result<CannedResponse, ErrorPayload>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("update_canned_response", { id, shortCode, content }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async deleteCannedResponse(id: number) : Promise<Result<null, ErrorPayload>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("delete_canned_response", { id }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * A reply text with its variables (`{{contact.first_name}}`…) filled in for a conversation.
+ */
+async renderReply(conversationId: number, text: string) : Promise<Result<string, ErrorPayload>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("render_reply", { conversationId, text }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Edits a private note (its author only).
+ */
+async editNote(messageId: number, content: string) : Promise<Result<Message, ErrorPayload>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("edit_note", { messageId, content }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Deletes a private note (its author only).
+ */
+async deleteNote(messageId: number) : Promise<Result<null, ErrorPayload>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("delete_note", { messageId }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
 async markRead(conversationId: number) : Promise<Result<null, ErrorPayload>> {
     try {
     return { status: "ok", data: await TAURI_INVOKE("mark_read", { conversationId }) };
@@ -301,6 +366,11 @@ export type Attachment = { id: number; file_name: string; mime_type: string; siz
  */
 on_server: boolean }
 /**
+ * A reusable reply, inserted in the reply box by typing `/` and its short code. The content
+ * may use `{{contact.name}}`, `{{contact.first_name}}`, `{{agent.name}}` and `{{inbox.name}}`.
+ */
+export type CannedResponse = { id: number; short_code: string; content: string }
+/**
  * A way customers reach you. One configured instance of a kind is an [`Inbox`].
  */
 export type ChannelKind = "website" | "api" | "email" | "telegram" | "whatsapp" | 
@@ -397,6 +467,10 @@ export type CoreEvent =
  * Labels were created, edited or deleted.
  */
 { type: "labels_changed" } | 
+/**
+ * Canned responses were created, edited or deleted.
+ */
+{ type: "canned_responses_changed" } | 
 /**
  * Another process (e.g. `caixa-cli`) wrote to the store, or events were dropped: refetch all.
  */

@@ -115,6 +115,20 @@ export class OpenConversation {
     if (id === this.id && !this.messages.some((m) => m.id === msg.id)) this.messages = [...this.messages, msg];
   }
 
+  /** Changes one of the local agent's private notes; throws (a BackendError) when the core refuses.
+   * The thread shows the new text at once; `message_changed` refetches it anyway. */
+  async editNote(messageId: number, content: string): Promise<void> {
+    const msg = await this.backend.editNote(messageId, content);
+    if (msg.conversation_id === this.id) this.messages = this.messages.map((m) => (m.id === msg.id ? msg : m));
+  }
+
+  /** Deletes one of the local agent's private notes; throws when the core refuses. */
+  async deleteNote(messageId: number): Promise<void> {
+    const id = this.id;
+    await this.backend.deleteNote(messageId);
+    if (id === this.id) this.messages = this.messages.filter((m) => m.id !== messageId);
+  }
+
   async retry(messageId: number): Promise<void> {
     this.actionError = null;
     try {

@@ -9,10 +9,12 @@
 // (snooze, assign, priority, labels, mute, unread, delete) behave like the core's: each writes an
 // activity line, a timed snooze wakes by itself, and a customer message does not reopen a muted
 // conversation. Conversations with a contact called Nuno refuse every action, to see a bulk failure.
-import { BackendError, replyCarriesFiles } from './backend';
+// Canned responses (/hello, /refund, /shipping) are checked and rendered like the core's.
+import { BackendError, CANNED_VARIABLES, replyCarriesFiles } from './backend';
 import type {
   ActionOutcome,
   Backend,
+  CannedResponse,
   ConversationAction,
   ConversationFilter,
   ConversationRow,
@@ -141,6 +143,38 @@ const SEED_LABELS: [string, string][] = [
   ['returns', '#bf8700'],
 ];
 
+/** Seeded canned responses (short code, content). */
+const SEED_CANNED: [string, string][] = [
+  ['hello', 'Hi {{contact.first_name}}, {{agent.name}} here — how can I help?'],
+  [
+    'refund',
+    'Olá {{contact.first_name}}! I have just refunded your payment. It can take 5 to 10 business days to show on your card statement.\n\nAnything else, just reply here.\n{{agent.name}} · {{inbox.name}}',
+  ],
+  [
+    'shipping',
+    'Hi {{contact.name}}, orders ship within 2 business days from São Paulo and arrive in 3 to 7 business days. You get a tracking link by e-mail as soon as it leaves.',
+  ],
+];
+/** The core's cap on message text (and canned responses), in UTF-8 bytes. */
+const MAX_CONTENT_BYTES = 64 * 1024;
+
+/** The core's `fill`: replaces each `{{ name }}` the lookup knows; anything else stays as written. */
+function fillVariables(text: string, lookup: (name: string) => string | null): string {
+  let out = '';
+  let rest = text;
+  for (;;) {
+    const start = rest.indexOf('{{');
+    if (start < 0) break;
+    const len = rest.slice(start).indexOf('}}');
+    if (len < 0) break;
+    const name = rest.slice(start + 2, start + len).trim();
+    out += rest.slice(0, start);
+    out += lookup(name) ?? rest.slice(start, start + len + 2);
+    rest = rest.slice(start + len + 2);
+  }
+  return out + rest;
+}
+
 const hash = (s: string) => [...s].reduce((a, ch) => (a * 33 + ch.charCodeAt(0)) >>> 0, 5381);
 
 /** A stable fake digest, so staging the same path twice gives the same file. */
@@ -170,6 +204,9 @@ export function createMockBackend(): Backend {
   /** Labels by id (`conversations` is counted when listed). */
   const labels = new Map<number, { id: number; name: string; color: string }>();
   let nextLabelId = 1;
+  /** Canned responses by id. */
+  const canned = new Map<number, CannedResponse>();
+  let nextCannedId = 1;
   /** Pending wake-ups of timed snoozes. */
   const snoozeTimers = new Map<number, ReturnType<typeof setTimeout>>();
   let nextInboxId = 1;
@@ -724,6 +761,20 @@ export function createMockBackend(): Backend {
       ['incoming', 'Rua das Flores 120, São Paulo', closed],
       ['note', 'Exchange requested in the shop system.', closed + 20 * 60_000],
     ]);
+    // A teammate's note: only its author can edit or delete it.
+    messages.get(total + 3)!.splice(3, 0, {
+      id: nextMsgId++,
+      conversation_id: total + 3,
+      kind: 'note',
+      content: 'VIP customer: send the exchange by express, no charge.',
+      sender_name: TEAM[0],
+      delivery: null,
+      error: null,
+      created_at: closed + 10 * 60_000,
+      attachments: [],
+      subject: null,
+      has_html: false,
+    });
 
     // An SMS customer texting the Twilio number, and a LINE user writing to the official account
     // (neither channel's replies can carry files).
@@ -782,6 +833,8 @@ export function createMockBackend(): Backend {
       ['outgoing', 'Hi Sofia! Yes, we have it in M. Want us to reserve one?', dm - 2 * 60_000],
       ['incoming', 'Yes please! 💚', dm],
     ]);
+
+    for (const [code, content] of SEED_CANNED) canned.set(nextCannedId, { id: nextCannedId++, short_code: code, content });
 
     // Labels, priorities and assignments on some of the newest conversations.
     for (const [name, color] of SEED_LABELS) labels.set(nextLabelId, { id: nextLabelId++, name, color });
@@ -843,6 +896,23 @@ export function createMockBackend(): Backend {
     return new BackendError('validation', message, [{ field, message }]);
   }
 
+  /** The core's check of a message's text. */
+  function checkContent(content: string): string {
+    if (!content.trim()) throw validation('content', 'The message is empty.');
+    if (new TextEncoder().encode(content).length > MAX_CONTENT_BYTES)
+      throw validation('content', `The message is longer than ${MAX_CONTENT_BYTES / 1024} KiB.`);
+    return content;
+  }
+
+  /** A private note the local agent wrote (the only ones that can be edited or deleted). */
+  function ownNote(messageId: number): Message {
+    const m = findMessage(messageId);
+    if (!m) throw new BackendError('not_found', 'Message not found');
+    if (m.kind !== 'note') throw validation('message', 'Only private notes can be edited or deleted.');
+    if (m.sender_name !== ME) throw validation('message', "Only the note's author can change it.");
+    return m;
+  }
+
   function checkLabelName(name: string): string {
     const n = name.trim();
     if (!n) throw validation('name', 'Give the label a name.');
@@ -865,6 +935,29 @@ export function createMockBackend(): Backend {
       .map((l) => ({ ...l, conversations: counts.get(l.name) ?? 0 }))
       .sort((a, b) => a.name.localeCompare(b.name, undefined, { sensitivity: 'base' }));
   }
+
+  /** The core's checks of a canned response: the normalised code and the content. */
+  function checkCanned(shortCode: string, content: string, id: number | null): [string, string] {
+    const code = shortCode.trim().replace(/^\/+/, '').toLowerCase();
+    if (!/^[a-z0-9_-]{1,32}$/.test(code))
+      throw validation('short_code', 'Use 1 to 32 letters, digits, - or _ (typed after / in the reply box).');
+    if (!content.trim()) throw validation('content', 'The message is empty.');
+    if (new TextEncoder().encode(content).length > MAX_CONTENT_BYTES)
+      throw validation('content', `The message is longer than ${MAX_CONTENT_BYTES / 1024} KiB.`);
+    const unknown: string[] = [];
+    fillVariables(content, (name) => {
+      if (!(CANNED_VARIABLES as readonly string[]).includes(name)) unknown.push(name);
+      return null;
+    });
+    if (unknown.length) {
+      const list = (names: readonly string[]) => names.map((v) => `{{${v}}}`).join(', ');
+      throw validation('content', `Unknown variable ${list(unknown)}: use ${list(CANNED_VARIABLES)}.`);
+    }
+    if ([...canned.values()].some((r) => r.short_code === code && r.id !== id)) throw validation('short_code', `/${code} is already in use.`);
+    return [code, content];
+  }
+
+  const listCannedSync = () => [...canned.values()].sort((a, b) => (a.short_code < b.short_code ? -1 : a.short_code > b.short_code ? 1 : 0));
 
   /** Refuses the whole call, like the core, before touching any conversation. */
   function checkAction(action: ConversationAction) {
@@ -1037,7 +1130,7 @@ export function createMockBackend(): Backend {
 
   return {
     async appInfo() {
-      return { version: '0.1.0-dev', data_dir: '~/.local/share/app.caixa.desktop', gateway_url: 'http://127.0.0.1:7311', gateway_error: mode === 'empty' ? 'Could not bind 127.0.0.1:7311: address in use' : null, agent_name: 'You' };
+      return { version: '0.1.0-dev', data_dir: '~/.local/share/app.caixa.desktop', gateway_url: 'http://127.0.0.1:7311', gateway_error: mode === 'empty' ? 'Could not bind 127.0.0.1:7311: address in use' : null, agent_name: ME };
     },
     async listInboxes() {
       await sleep(30);
@@ -1144,6 +1237,21 @@ export function createMockBackend(): Backend {
       if (!priv) deliver(msg);
       return copy(msg);
     },
+    async editNote(messageId, content) {
+      await sleep(60);
+      const text = checkContent(content);
+      const m = ownNote(messageId);
+      m.content = text;
+      emit({ type: 'message_changed', conversation_id: m.conversation_id, message_id: m.id });
+      return copy(m);
+    },
+    async deleteNote(messageId) {
+      await sleep(60);
+      const m = ownNote(messageId);
+      const list = thread(m.conversation_id);
+      list.splice(list.indexOf(m), 1);
+      emit({ type: 'message_changed', conversation_id: m.conversation_id, message_id: m.id });
+    },
     async stageFile(path) {
       await sleep(120);
       const name = path.split(/[\\/]/).filter(Boolean).pop() ?? '';
@@ -1235,6 +1343,53 @@ export function createMockBackend(): Backend {
       const others = new Set<string>();
       for (const c of convs.values()) if (c.assignee && c.assignee !== ME) others.add(c.assignee);
       return [ME, ...[...others].sort((a, b) => a.localeCompare(b, undefined, { sensitivity: 'base' }))];
+    },
+    async listCannedResponses() {
+      await sleep(20);
+      return copy(listCannedSync());
+    },
+    async createCannedResponse(shortCode, content) {
+      await sleep(60);
+      const [code, text] = checkCanned(shortCode, content, null);
+      const r: CannedResponse = { id: nextCannedId++, short_code: code, content: text };
+      canned.set(r.id, r);
+      emit({ type: 'canned_responses_changed' });
+      return copy(r);
+    },
+    async updateCannedResponse(id, shortCode, content) {
+      await sleep(60);
+      const [code, text] = checkCanned(shortCode, content, id);
+      const r = canned.get(id);
+      if (!r) throw new BackendError('not_found', 'canned response not found');
+      r.short_code = code;
+      r.content = text;
+      emit({ type: 'canned_responses_changed' });
+      return copy(r);
+    },
+    async deleteCannedResponse(id) {
+      await sleep(60);
+      if (!canned.delete(id)) throw new BackendError('not_found', 'canned response not found');
+      emit({ type: 'canned_responses_changed' });
+    },
+    async renderReply(conversationId, text) {
+      await sleep(30);
+      const c = convs.get(conversationId);
+      if (!c) throw new BackendError('not_found', 'Conversation not found');
+      const first = c.contact_name.trim().split(/\s+/)[0] || c.contact_name;
+      return fillVariables(text, (name) => {
+        switch (name) {
+          case 'contact.name':
+            return c.contact_name;
+          case 'contact.first_name':
+            return first;
+          case 'agent.name':
+            return ME;
+          case 'inbox.name':
+            return c.inbox_name;
+          default:
+            return null;
+        }
+      });
     },
     async markRead(conversationId) {
       const c = convs.get(conversationId);

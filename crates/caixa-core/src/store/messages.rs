@@ -265,3 +265,24 @@ pub fn due_now_for_inbox(conn: &Connection, inbox_id: InboxId, now: i64) -> Resu
         )?
         .execute(params![inbox_id, now])?)
 }
+
+/// Changes a private note's text (its search index follows by trigger).
+pub fn update_note(conn: &Connection, id: MessageId, content: &str) -> Result<()> {
+    let n = conn
+        .prepare_cached("UPDATE messages SET content = ?2 WHERE id = ?1 AND kind = 'note'")?
+        .execute(params![id, content])?;
+    if n == 0 {
+        return Err(Error::NotFound("note"));
+    }
+    Ok(())
+}
+
+pub fn delete_note(conn: &Connection, id: MessageId) -> Result<()> {
+    let n = conn
+        .prepare_cached("DELETE FROM messages WHERE id = ?1 AND kind = 'note'")?
+        .execute([id])?;
+    if n == 0 {
+        return Err(Error::NotFound("note"));
+    }
+    Ok(())
+}

@@ -5,6 +5,7 @@
 //! `&Connection` / `&Transaction`; this module only hands out connections.
 
 pub mod attachments;
+pub mod canned;
 pub mod contacts;
 pub mod conversations;
 pub mod cursors;

@@ -3,7 +3,14 @@
 use rusqlite_migration::{Migrations, M};
 
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4), M::up(V5)])
+    Migrations::new(vec![
+        M::up(V1),
+        M::up(V2),
+        M::up(V3),
+        M::up(V4),
+        M::up(V5),
+        M::up(V6),
+    ])
 }
 
 const V1: &str = r#"
@@ -234,6 +241,16 @@ ALTER TABLE conversations ADD COLUMN snoozed_until INTEGER;
 ALTER TABLE conversations ADD COLUMN muted INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX conversations_snooze_due ON conversations(snoozed_until)
     WHERE snoozed_until IS NOT NULL;
+"#;
+
+/// V6: canned responses, inserted in the reply box by `/shortcode`.
+const V6: &str = r#"
+CREATE TABLE canned_responses (
+    id INTEGER PRIMARY KEY,
+    short_code TEXT NOT NULL UNIQUE,
+    content TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+) STRICT;
 "#;
 
 #[cfg(test)]
