@@ -116,8 +116,9 @@ async fn dms_in_replies_out_and_rate_limits() {
         m.iter().any(|m| m.content == "Obrigada").then_some(m)
     })
     .await;
+    // The customer's two DMs, our reply (not re-imported from dm_events) and the note.
     let kinds: Vec<_> = msgs.iter().map(|m| (m.kind, m.content.clone())).collect();
-    assert_eq!(kinds.len(), 3, "{kinds:?}");
+    assert_eq!(kinds.len(), 4, "{kinds:?}");
 
     // 429 with x-rate-limit-reset: the inbox says so and waits for the reset.
     fake.fail_next(
