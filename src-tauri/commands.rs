@@ -247,6 +247,41 @@ pub async fn delete_note(caixa: State<'_, Caixa>, message_id: MessageId) -> Res<
 
 #[tauri::command]
 #[specta::specta]
+pub async fn list_macros(caixa: State<'_, Caixa>) -> Res<Vec<Macro>> {
+    caixa.list_macros().await.map_err(err)
+}
+
+/// Creates (`id` null) or replaces a macro; every step is checked first.
+#[tauri::command]
+#[specta::specta]
+pub async fn save_macro(
+    caixa: State<'_, Caixa>,
+    id: Option<i64>,
+    name: String,
+    steps: Vec<MacroStep>,
+) -> Res<Macro> {
+    caixa.save_macro(id, &name, steps).await.map_err(err)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn delete_macro(caixa: State<'_, Caixa>, id: i64) -> Res<()> {
+    caixa.delete_macro(id).await.map_err(err)
+}
+
+/// Runs a macro on conversations; per conversation, what each step did.
+#[tauri::command]
+#[specta::specta]
+pub async fn run_macro(
+    caixa: State<'_, Caixa>,
+    id: i64,
+    conversation_ids: Vec<ConversationId>,
+) -> Res<Vec<MacroRun>> {
+    caixa.run_macro(id, &conversation_ids).await.map_err(err)
+}
+
+#[tauri::command]
+#[specta::specta]
 pub async fn mark_read(caixa: State<'_, Caixa>, conversation_id: ConversationId) -> Res<()> {
     caixa.mark_read(conversation_id).await.map_err(err)
 }

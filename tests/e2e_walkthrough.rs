@@ -3,7 +3,8 @@
 //!
 //! first run → add a Website inbox → open its test page as a visitor → the visitor writes →
 //! the conversation appears in the app → the agent replies → the visitor sees it live → a private
-//! note never reaches the visitor → the history survives a reload of the visitor's page.
+//! note never reaches the visitor → the history survives a reload of the visitor's page → a
+//! macro run from the conversation header sends its message to the visitor and keeps its note.
 //!
 //! Needs a display, D-Bus + Secret Service, the drivers and the built app: run it with
 //!   scripts/test-env.sh cargo test --features tauri/custom-protocol --test e2e_walkthrough \
@@ -278,6 +279,50 @@ async fn walkthrough(
         return Err("the private note is in the visitor's page after reload".into());
     }
     log("after reload the visitor still sees the history, still no note");
+
+    // ---------------------------------------------------------------- a macro from the header
+    // Defined through the app's own command (the Settings form is not what is under test here),
+    // run from the conversation header like an agent would.
+    let macro_note = unique("MACRO note stays private");
+    let macro_text = unique("Thanks for writing, we are closing this chat");
+    let saved = app
+        .execute_async(
+            r#"const [note, text, done] = arguments;
+               window.__TAURI_INTERNALS__.invoke('save_macro', {id: null, name: 'Thank and resolve',
+                 steps: [{step: 'add_note', text: note},
+                         {step: 'send_message', text: text},
+                         {step: 'action', action: {action: 'set_status', status: 'resolved'}}]})
+                 .then(m => done(m.id), e => done('error: ' + JSON.stringify(e)));"#,
+            vec![json!(macro_note), json!(macro_text)],
+        )
+        .await?;
+    let macro_id = saved
+        .as_i64()
+        .ok_or_else(|| format!("save_macro failed: {saved}"))?;
+    click(app, &testid("macro-menu"), UI).await?;
+    click(
+        app,
+        &format!("[data-testid=\"run-macro\"][data-macro-id=\"{macro_id}\"]"),
+        UI,
+    )
+    .await?;
+    wait_js(
+        app,
+        "the macro to complete",
+        DELIVERY,
+        r#"const r = document.querySelector('[data-testid="macro-result"]');
+           return r && r.dataset.completed === 'true';"#,
+        vec![],
+    )
+    .await?;
+    wait_visitor_sees_agent(visitor, &macro_text).await?;
+    wait_thread_message(app, "note", &macro_note).await?;
+    let source = visitor.source().await?;
+    if source.contains(&macro_note) {
+        return Err("the macro's private note reached the visitor".into());
+    }
+    log("macro ran: the visitor got its message, its note stayed private");
+    screenshot(app, "app-macro").await;
     Ok(())
 }
 

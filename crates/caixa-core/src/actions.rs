@@ -276,7 +276,7 @@ impl Caixa {
     }
 }
 
-fn check(action: &ConversationAction) -> Result<()> {
+pub(crate) fn check(action: &ConversationAction) -> Result<()> {
     match action {
         ConversationAction::Snooze { until: Some(t) } if *t <= now_ms() => Err(Error::field(
             "until",
@@ -292,7 +292,7 @@ fn check(action: &ConversationAction) -> Result<()> {
     }
 }
 
-fn check_label(name: &str) -> Result<String> {
+pub(crate) fn check_label(name: &str) -> Result<String> {
     let name = name.trim();
     if name.is_empty() {
         return Err(Error::field("name", "Give the label a name."));

@@ -18,6 +18,7 @@ pub mod files;
 pub mod gateway;
 pub mod inbox_config;
 pub mod ingest;
+pub mod macros;
 pub mod model;
 pub mod outbox;
 pub mod paths;

@@ -535,6 +535,44 @@ pub struct CannedResponse {
     pub content: String,
 }
 
+/// One step of a macro: a conversation action, a private note or a message to the customer
+/// (both may use the canned-response variables).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
+#[serde(tag = "step", rename_all = "snake_case")]
+pub enum MacroStep {
+    Action {
+        action: ConversationAction,
+    },
+    /// Snooze for a while from the moment the macro runs.
+    SnoozeFor {
+        minutes: u32,
+    },
+    AddNote {
+        text: String,
+    },
+    SendMessage {
+        text: String,
+    },
+}
+
+/// A named, ordered list of steps run on a conversation with one click.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
+pub struct Macro {
+    pub id: i64,
+    pub name: String,
+    pub steps: Vec<MacroStep>,
+}
+
+/// What a macro did to one conversation: one entry per step that ran; it stops at the first
+/// failure, whose error is the last entry's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
+pub struct MacroRun {
+    pub conversation_id: ConversationId,
+    pub steps: Vec<ActionOutcome>,
+    /// All steps ran.
+    pub completed: bool,
+}
+
 /// A label conversations can carry.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
 pub struct Label {
@@ -743,6 +781,8 @@ pub enum CoreEvent {
     LabelsChanged,
     /// Canned responses were created, edited or deleted.
     CannedResponsesChanged,
+    /// Macros were created, edited or deleted.
+    MacrosChanged,
     /// Another process (e.g. `caixa-cli`) wrote to the store, or events were dropped: refetch all.
     Resync,
 }

@@ -448,3 +448,136 @@ async fn notes_are_edited_and_deleted_by_their_author_only() {
         .iter()
         .all(|m| m.id != note.id));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn macros_run_in_order_stop_at_a_failure_and_refuse_bad_steps() {
+    let dir = tempfile::tempdir().unwrap();
+    let (caixa, _running) = start(&dir).await;
+    let inbox = api_inbox(&caixa).await;
+    let id = customer_writes(&caixa, inbox, "Maria Souza", "meu pedido?").await;
+
+    let escalate = caixa
+        .save_macro(
+            None,
+            "Escalate",
+            vec![
+                MacroStep::Action {
+                    action: ConversationAction::SetPriority {
+                        priority: Priority::Urgent,
+                    },
+                },
+                MacroStep::Action {
+                    action: ConversationAction::AddLabel {
+                        label: "escalated".into(),
+                    },
+                },
+                MacroStep::AddNote {
+                    text: "Escalated by {{agent.name}} for {{contact.first_name}}".into(),
+                },
+                MacroStep::SendMessage {
+                    text: "Olá {{contact.first_name}}, um especialista vai responder.".into(),
+                },
+                MacroStep::SnoozeFor { minutes: 60 },
+            ],
+        )
+        .await
+        .unwrap();
+    let runs = caixa.run_macro(escalate.id, &[id]).await.unwrap();
+    assert!(runs[0].completed, "{runs:?}");
+    assert_eq!(runs[0].steps.len(), 5);
+    let row = caixa.get_conversation(id).await.unwrap();
+    assert_eq!(row.priority, Priority::Urgent);
+    assert_eq!(row.labels, ["escalated"]);
+    assert_eq!(row.status, ConversationStatus::Snoozed);
+    let msgs = caixa.list_messages(id).await.unwrap();
+    let note = msgs.iter().find(|m| m.kind == MessageKind::Note).unwrap();
+    assert_eq!(note.content, "Escalated by Ana for Maria");
+    let reply = msgs
+        .iter()
+        .find(|m| m.kind == MessageKind::Outgoing)
+        .unwrap();
+    assert_eq!(reply.content, "Olá Maria, um especialista vai responder.");
+
+    // A step that fails stops the run there and says why; earlier steps stay applied.
+    let bad = caixa
+        .save_macro(
+            None,
+            "Assign then send",
+            vec![
+                MacroStep::Action {
+                    action: ConversationAction::Assign {
+                        agent: Some("Bruno".into()),
+                    },
+                },
+                MacroStep::SendMessage {
+                    text: "x".repeat(70 * 1024),
+                },
+                MacroStep::Action {
+                    action: ConversationAction::SetStatus {
+                        status: ConversationStatus::Resolved,
+                    },
+                },
+            ],
+        )
+        .await;
+    // Too long a message is refused already when saving, naming the step.
+    let err = bad.unwrap_err();
+    assert!(err.to_string().contains("Step 2"), "{err}");
+    let partial = caixa
+        .save_macro(
+            None,
+            "Assign then label",
+            vec![
+                MacroStep::Action {
+                    action: ConversationAction::Assign {
+                        agent: Some("Bruno".into()),
+                    },
+                },
+                MacroStep::Action {
+                    action: ConversationAction::SetStatus {
+                        status: ConversationStatus::Resolved,
+                    },
+                },
+            ],
+        )
+        .await
+        .unwrap();
+    let runs = caixa.run_macro(partial.id, &[id, 424_242]).await.unwrap();
+    assert!(runs[0].completed);
+    assert!(!runs[1].completed);
+    assert_eq!(runs[1].steps.len(), 1, "stopped at the first failing step");
+    assert!(runs[1].steps[0]
+        .error
+        .as_deref()
+        .unwrap()
+        .contains("not found"));
+
+    // Bad definitions are refused with the step named.
+    for (steps, needle) in [
+        (vec![], "at least one step"),
+        (
+            vec![MacroStep::Action {
+                action: ConversationAction::Delete,
+            }],
+            "Step 1: deleting",
+        ),
+        (
+            vec![MacroStep::AddNote {
+                text: "hi {{contact.nam}}".into(),
+            }],
+            "contact.nam",
+        ),
+        (vec![MacroStep::SnoozeFor { minutes: 0 }], "Step 1"),
+    ] {
+        let err = caixa.save_macro(None, "bad", steps).await.unwrap_err();
+        assert!(err.to_string().contains(needle), "{err} / {needle}");
+    }
+    let err = caixa
+        .save_macro(None, "Escalate", vec![MacroStep::SnoozeFor { minutes: 5 }])
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("already has this name"), "{err}");
+    assert_eq!(caixa.list_macros().await.unwrap().len(), 2);
+    caixa.delete_macro(partial.id).await.unwrap();
+    assert_eq!(caixa.list_macros().await.unwrap().len(), 1);
+}

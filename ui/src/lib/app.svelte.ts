@@ -1,11 +1,12 @@
 import { getContext, setContext } from 'svelte';
-import type { ActionOutcome, AppInfo, Backend, ChannelKind, ConversationAction, CoreEvent, InboxView, StagedFile } from './backend';
+import type { ActionOutcome, AppInfo, Backend, ChannelKind, ConversationAction, CoreEvent, InboxView, Macro, MacroRun, StagedFile } from './backend';
 import { toBackendError } from './backend';
 import { CannedStore } from './canned.svelte';
 import { OpenConversation } from './conversation.svelte';
 import { ConversationList } from './conversations.svelte';
 import { InboxStore } from './inboxes.svelte';
 import { AgentStore, LabelStore } from './labels.svelte';
+import { MacroStore } from './macros.svelte';
 
 export type View = 'inbox' | 'settings';
 
@@ -18,7 +19,8 @@ export type SettingsRoute =
   | { page: 'form'; kind: ChannelKind; editId: number | null }
   | { page: 'detail'; id: number; justCreated: boolean }
   | { page: 'labels' }
-  | { page: 'canned' };
+  | { page: 'canned' }
+  | { page: 'macros' };
 
 export class AppState {
   view = $state<View>('inbox');
@@ -41,6 +43,8 @@ export class AppState {
   readonly agents: AgentStore;
   /** Canned responses, for the reply box's `/` suggestions and Settings → Canned responses. */
   readonly canned: CannedStore;
+  /** Macros, for the header's and the bulk bar's "Run macro" menus and Settings → Macros. */
+  readonly macros: MacroStore;
   /** An action from the conversation header is running. */
   acting = $state(false);
   private unlisten: (() => void) | null = null;
@@ -52,6 +56,7 @@ export class AppState {
     this.labels = new LabelStore(backend);
     this.agents = new AgentStore(backend);
     this.canned = new CannedStore(backend);
+    this.macros = new MacroStore(backend);
   }
 
   /** Subscribes first, then loads, so no change between the two is missed. */
@@ -68,6 +73,7 @@ export class AppState {
     void this.labels.load();
     void this.agents.load();
     void this.canned.load();
+    void this.macros.load();
     await Promise.all([this.inboxes.load(), this.list.reload()]);
   }
 
@@ -100,11 +106,15 @@ export class AppState {
       case 'canned_responses_changed':
         void this.canned.load();
         break;
+      case 'macros_changed':
+        void this.macros.load();
+        break;
       case 'resync':
         void this.inboxes.load();
         void this.labels.load();
         void this.agents.load();
         void this.canned.load();
+        void this.macros.load();
         void this.list.reload();
         this.open.reload();
         if (this.open.id !== null) void this.list.refresh(this.open.id).then((row) => row !== undefined && this.open.onRow(this.open.id!, row));
@@ -183,6 +193,25 @@ export class AppState {
     if (action.action === 'add_label' || action.action === 'remove_label') void this.labels.load();
     if (action.action === 'assign') void this.agents.load();
     return outcomes;
+  }
+
+  /**
+   * Runs a macro on conversations; resolves to what each step did, per conversation (throws a
+   * BackendError when the core refuses the whole call, e.g. the macro is gone). Like `act`, a
+   * single conversation is refetched at once; labels and agents are refreshed when steps touch them.
+   */
+  async runMacro(macro: Macro, ids: number[]): Promise<MacroRun[]> {
+    const runs = await this.backend.runMacro(macro.id, ids);
+    if (ids.length === 1) {
+      const id = ids[0];
+      void this.list.refresh(id).then((row) => {
+        if (row !== undefined) this.open.onRow(id, row);
+      });
+    }
+    const actions = macro.steps.flatMap((s) => (s.step === 'action' ? [s.action.action] : []));
+    if (actions.includes('add_label') || actions.includes('remove_label')) void this.labels.load();
+    if (actions.includes('assign')) void this.agents.load();
+    return runs;
   }
 
   /** An action on the open conversation; failures show in the header. Resolves to whether it worked. */

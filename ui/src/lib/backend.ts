@@ -24,6 +24,9 @@ import type {
   InboxInput,
   InboxView,
   Label,
+  Macro,
+  MacroRun,
+  MacroStep,
   Message,
   MessageHtml,
   Result,
@@ -59,6 +62,9 @@ export type {
   InboxView,
   Label,
   LineSettings,
+  Macro,
+  MacroRun,
+  MacroStep,
   MailSecurity,
   MailServer,
   Message,
@@ -147,6 +153,17 @@ export interface Backend {
   /** Same rules as `createCannedResponse`. */
   updateCannedResponse(id: number, shortCode: string, content: string): Promise<CannedResponse>;
   deleteCannedResponse(id: number): Promise<void>;
+  /** Macros, by name. */
+  listMacros(): Promise<Macro[]>;
+  /** Creates (`id` null) or replaces a macro. Steps: any `ConversationAction` except `delete` and a
+   * `snooze` with a fixed `until`; `snooze_for` (minutes from when it runs); `add_note` and
+   * `send_message`, whose text may use the variables in `CANNED_VARIABLES`. Validation errors on
+   * "name" and "steps" ("Step 2: unknown variable {{contact.nam}}."). Emits `macros_changed`. */
+  saveMacro(id: number | null, name: string, steps: MacroStep[]): Promise<Macro>;
+  deleteMacro(id: number): Promise<void>;
+  /** Runs a macro on conversations: per conversation, one outcome per step that ran; it stops at
+   * the first failure (the last outcome's `error`), and `completed` says whether all ran. */
+  runMacro(id: number, conversationIds: number[]): Promise<MacroRun[]>;
   /** `text` with its variables (`{{contact.first_name}}`…) filled in for this conversation. */
   renderReply(conversationId: number, text: string): Promise<string>;
   markRead(conversationId: number): Promise<void>;
@@ -269,6 +286,12 @@ export function createTauriBackend(): Backend {
     deleteCannedResponse: async (id) => {
       await unwrap(commands.deleteCannedResponse(id));
     },
+    listMacros: () => unwrap(commands.listMacros()),
+    saveMacro: (id, name, steps) => unwrap(commands.saveMacro(id, name, steps)),
+    deleteMacro: async (id) => {
+      await unwrap(commands.deleteMacro(id));
+    },
+    runMacro: (id, conversationIds) => unwrap(commands.runMacro(id, conversationIds)),
     renderReply: (conversationId, text) => unwrap(commands.renderReply(conversationId, text)),
     markRead: async (conversationId) => {
       await unwrap(commands.markRead(conversationId));

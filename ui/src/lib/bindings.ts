@@ -233,6 +233,44 @@ async deleteNote(messageId: number) : Promise<Result<null, ErrorPayload>> {
     else return { status: "error", error: e  as any };
 }
 },
+async listMacros() : Promise<Result<Macro[], ErrorPayload>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("list_macros") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Creates (`id` null) or replaces a macro; every step is checked first.
+ */
+async saveMacro(id: number | null, name: string, steps: MacroStep[]) : Promise<Result<Macro, ErrorPayload>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("save_macro", { id, name, steps }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async deleteMacro(id: number) : Promise<Result<null, ErrorPayload>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("delete_macro", { id }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Runs a macro on conversations; per conversation, what each step did.
+ */
+async runMacro(id: number, conversationIds: number[]) : Promise<Result<MacroRun[], ErrorPayload>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("run_macro", { id, conversationIds }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
 async markRead(conversationId: number) : Promise<Result<null, ErrorPayload>> {
     try {
     return { status: "ok", data: await TAURI_INVOKE("mark_read", { conversationId }) };
@@ -472,6 +510,10 @@ export type CoreEvent =
  */
 { type: "canned_responses_changed" } | 
 /**
+ * Macros were created, edited or deleted.
+ */
+{ type: "macros_changed" } | 
+/**
  * Another process (e.g. `caixa-cli`) wrote to the store, or events were dropped: refetch all.
  */
 { type: "resync" }
@@ -605,6 +647,28 @@ bot_name?: string | null;
  * `https://api-data.line.me`); when set, it serves both.
  */
 api_base_url?: string | null }
+/**
+ * A named, ordered list of steps run on a conversation with one click.
+ */
+export type Macro = { id: number; name: string; steps: MacroStep[] }
+/**
+ * What a macro did to one conversation: one entry per step that ran; it stops at the first
+ * failure, whose error is the last entry's.
+ */
+export type MacroRun = { conversation_id: number; steps: ActionOutcome[]; 
+/**
+ * All steps ran.
+ */
+completed: boolean }
+/**
+ * One step of a macro: a conversation action, a private note or a message to the customer
+ * (both may use the canned-response variables).
+ */
+export type MacroStep = { step: "action"; action: ConversationAction } | 
+/**
+ * Snooze for a while from the moment the macro runs.
+ */
+{ step: "snooze_for"; minutes: number } | { step: "add_note"; text: string } | { step: "send_message"; text: string }
 /**
  * How a mail connection is protected.
  */

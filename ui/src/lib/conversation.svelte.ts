@@ -2,6 +2,7 @@
 // e.g. just resolved while on the Open tab) and its messages.
 import type { Backend, ConversationRow, Message, StagedFile } from './backend';
 import { toBackendError } from './backend';
+import type { MacroOutcome } from './macros.svelte';
 
 export class OpenConversation {
   id = $state<number | null>(null);
@@ -11,6 +12,8 @@ export class OpenConversation {
   error = $state<string | null>(null);
   gone = $state(false);
   actionError = $state<string | null>(null);
+  /** The last macro run on this conversation from the header, until dismissed or another opens. */
+  macroResult = $state<MacroOutcome | null>(null);
 
   private seq = 0;
   /** While "mark as unread" runs, what arrives must not mark the conversation read again. */
@@ -29,6 +32,7 @@ export class OpenConversation {
     this.messages = [];
     this.error = null;
     this.actionError = null;
+    this.macroResult = null;
     this.gone = false;
     this.loading = true;
     this.fetching = false;
@@ -53,6 +57,7 @@ export class OpenConversation {
     this.seq++;
     this.id = null;
     this.row = null;
+    this.macroResult = null;
     this.messages = [];
   }
 

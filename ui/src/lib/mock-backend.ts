@@ -10,6 +10,9 @@
 // activity line, a timed snooze wakes by itself, and a customer message does not reopen a muted
 // conversation. Conversations with a contact called Nuno refuse every action, to see a bulk failure.
 // Canned responses (/hello, /refund, /shipping) are checked and rendered like the core's.
+// Macros ("Close as solved", "Escalate") run step by step with the same logic as applyAction and
+// sendMessage, stopping at the first failure (a Nuno conversation fails at once; a message with
+// "offline" in it fails at that step).
 import { BackendError, CANNED_VARIABLES, replyCarriesFiles } from './backend';
 import type {
   ActionOutcome,
@@ -25,6 +28,9 @@ import type {
   InboxView,
   Label,
   LineSettings,
+  Macro,
+  MacroRun,
+  MacroStep,
   MailServer,
   Message,
   MessageKind,
@@ -155,6 +161,24 @@ const SEED_CANNED: [string, string][] = [
     'Hi {{contact.name}}, orders ship within 2 business days from São Paulo and arrive in 3 to 7 business days. You get a tracking link by e-mail as soon as it leaves.',
   ],
 ];
+/** Seeded macros (name, steps). */
+const SEED_MACROS: [string, MacroStep[]][] = [
+  [
+    'Close as solved',
+    [
+      { step: 'send_message', text: 'Obrigado, {{contact.first_name}}!' },
+      { step: 'action', action: { action: 'set_status', status: 'resolved' } },
+    ],
+  ],
+  [
+    'Escalate',
+    [
+      { step: 'action', action: { action: 'set_priority', priority: 'urgent' } },
+      { step: 'action', action: { action: 'add_label', label: 'escalated' } },
+      { step: 'add_note', text: 'Escalated by {{agent.name}}' },
+    ],
+  ],
+];
 /** The core's cap on message text (and canned responses), in UTF-8 bytes. */
 const MAX_CONTENT_BYTES = 64 * 1024;
 
@@ -207,6 +231,9 @@ export function createMockBackend(): Backend {
   /** Canned responses by id. */
   const canned = new Map<number, CannedResponse>();
   let nextCannedId = 1;
+  /** Macros by id. */
+  const macros = new Map<number, Macro>();
+  let nextMacroId = 1;
   /** Pending wake-ups of timed snoozes. */
   const snoozeTimers = new Map<number, ReturnType<typeof setTimeout>>();
   let nextInboxId = 1;
@@ -835,6 +862,7 @@ export function createMockBackend(): Backend {
     ]);
 
     for (const [code, content] of SEED_CANNED) canned.set(nextCannedId, { id: nextCannedId++, short_code: code, content });
+    for (const [name, steps] of SEED_MACROS) macros.set(nextMacroId, { id: nextMacroId++, name, steps: structuredClone(steps) });
 
     // Labels, priorities and assignments on some of the newest conversations.
     for (const [name, color] of SEED_LABELS) labels.set(nextLabelId, { id: nextLabelId++, name, color });
@@ -956,6 +984,51 @@ export function createMockBackend(): Backend {
     if ([...canned.values()].some((r) => r.short_code === code && r.id !== id)) throw validation('short_code', `/${code} is already in use.`);
     return [code, content];
   }
+
+  /** Variables `text` uses that the core does not know. */
+  function unknownVariables(text: string): string[] {
+    const unknown: string[] = [];
+    fillVariables(text, (name) => {
+      if (!(CANNED_VARIABLES as readonly string[]).includes(name)) unknown.push(name);
+      return null;
+    });
+    return unknown;
+  }
+
+  /** The core's checks of a macro: the trimmed name and the steps. */
+  function checkMacro(name: string, steps: MacroStep[], id: number | null): string {
+    const n = name.trim();
+    if (!n) throw validation('name', 'Give the macro a name.');
+    if ([...n].length > 100) throw validation('name', 'Use at most 100 characters.');
+    if ([...macros.values()].some((m) => m.name.toLowerCase() === n.toLowerCase() && m.id !== id)) throw validation('name', 'Another macro already has this name.');
+    if (!steps.length) throw validation('steps', 'Add at least one step.');
+    if (steps.length > 20) throw validation('steps', 'Use at most 20 steps.');
+    steps.forEach((s, i) => {
+      const at = `Step ${i + 1}: `;
+      switch (s.step) {
+        case 'action':
+          if (s.action.action === 'delete') throw validation('steps', `${at}a macro cannot delete conversations.`);
+          if (s.action.action === 'snooze' && s.action.until !== null) throw validation('steps', `${at}snooze for a while instead of until a fixed time.`);
+          if (s.action.action === 'assign' && s.action.agent !== null && !s.action.agent.trim()) throw validation('steps', `${at}name the agent to assign to.`);
+          if ((s.action.action === 'add_label' || s.action.action === 'remove_label') && !s.action.label.trim())
+            throw validation('steps', `${at}name the label.`);
+          break;
+        case 'snooze_for':
+          if (!Number.isInteger(s.minutes) || s.minutes < 1 || s.minutes > 525_600) throw validation('steps', `${at}snooze for 1 minute to 1 year.`);
+          break;
+        case 'add_note':
+        case 'send_message': {
+          if (!s.text.trim()) throw validation('steps', `${at}the text is empty.`);
+          const unknown = unknownVariables(s.text);
+          if (unknown.length) throw validation('steps', `${at}unknown variable {{${unknown[0]}}}.`);
+          break;
+        }
+      }
+    });
+    return n;
+  }
+
+  const listMacrosSync = () => [...macros.values()].sort((a, b) => a.name.localeCompare(b.name, undefined, { sensitivity: 'base' }));
 
   const listCannedSync = () => [...canned.values()].sort((a, b) => (a.short_code < b.short_code ? -1 : a.short_code > b.short_code ? 1 : 0));
 
@@ -1128,7 +1201,24 @@ export function createMockBackend(): Backend {
 
   const copy = <T>(v: T): T => structuredClone(v);
 
-  return {
+  /** Runs one macro step on one conversation, as the core does; throws why it failed. */
+  async function runStep(id: number, s: MacroStep) {
+    switch (s.step) {
+      case 'action':
+        applyOne(id, s.action);
+        break;
+      case 'snooze_for':
+        applyOne(id, { action: 'snooze', until: Date.now() + s.minutes * 60_000 });
+        break;
+      case 'add_note':
+      case 'send_message':
+        if (convs.get(id)?.contact_name.startsWith('Nuno ')) throw new Error('The store is busy, try again');
+        await api.sendMessage(id, await api.renderReply(id, s.text), s.step === 'add_note', []);
+        break;
+    }
+  }
+
+  const api: Backend = {
     async appInfo() {
       return { version: '0.1.0-dev', data_dir: '~/.local/share/app.caixa.desktop', gateway_url: 'http://127.0.0.1:7311', gateway_error: mode === 'empty' ? 'Could not bind 127.0.0.1:7311: address in use' : null, agent_name: ME };
     },
@@ -1371,6 +1461,48 @@ export function createMockBackend(): Backend {
       if (!canned.delete(id)) throw new BackendError('not_found', 'canned response not found');
       emit({ type: 'canned_responses_changed' });
     },
+    async listMacros() {
+      await sleep(20);
+      return copy(listMacrosSync());
+    },
+    async saveMacro(id, name, steps) {
+      await sleep(60);
+      const n = checkMacro(name, steps, id);
+      if (id !== null && !macros.has(id)) throw new BackendError('not_found', 'Macro not found');
+      const m: Macro = { id: id ?? nextMacroId++, name: n, steps: copy(steps) };
+      macros.set(m.id, m);
+      emit({ type: 'macros_changed' });
+      return copy(m);
+    },
+    async deleteMacro(id) {
+      await sleep(60);
+      if (!macros.delete(id)) throw new BackendError('not_found', 'Macro not found');
+      emit({ type: 'macros_changed' });
+    },
+    async runMacro(id, conversationIds) {
+      await sleep(60);
+      const m = macros.get(id);
+      if (!m) throw new BackendError('not_found', 'Macro not found');
+      const runs: MacroRun[] = [];
+      for (const cid of conversationIds) {
+        const run: MacroRun = { conversation_id: cid, steps: [], completed: true };
+        for (const s of m.steps) {
+          let error: string | null = null;
+          try {
+            await runStep(cid, s);
+          } catch (e) {
+            error = e instanceof Error ? e.message : String(e);
+          }
+          run.steps.push({ conversation_id: cid, error });
+          if (error !== null) {
+            run.completed = false;
+            break;
+          }
+        }
+        runs.push(run);
+      }
+      return runs;
+    },
     async renderReply(conversationId, text) {
       await sleep(30);
       const c = convs.get(conversationId);
@@ -1503,4 +1635,5 @@ export function createMockBackend(): Backend {
       return () => listeners.delete(cb);
     },
   };
+  return api;
 }

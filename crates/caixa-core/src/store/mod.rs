@@ -12,6 +12,7 @@ pub mod cursors;
 pub mod email;
 pub mod inboxes;
 pub mod labels;
+pub mod macros;
 pub mod messages;
 mod schema;
 pub mod search;

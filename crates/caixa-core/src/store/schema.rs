@@ -10,6 +10,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(V4),
         M::up(V5),
         M::up(V6),
+        M::up(V7),
     ])
 }
 
@@ -249,6 +250,16 @@ CREATE TABLE canned_responses (
     id INTEGER PRIMARY KEY,
     short_code TEXT NOT NULL UNIQUE,
     content TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+) STRICT;
+"#;
+
+/// V7: macros, named ordered lists of conversation actions (steps as JSON).
+const V7: &str = r#"
+CREATE TABLE macros (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    steps TEXT NOT NULL,
     created_at INTEGER NOT NULL
 ) STRICT;
 "#;
