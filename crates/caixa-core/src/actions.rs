@@ -166,30 +166,40 @@ impl Caixa {
     pub async fn edit_note(&self, message_id: MessageId, content: &str) -> Result<Message> {
         let content = crate::caixa::check_content(content)?;
         let note = self.own_note(message_id).await?;
-        self.store()
+        let conversation_id = note.conversation_id;
+        let edited = self
+            .store()
             .write(move |tx| {
                 messages::update_note(tx, message_id, &content)?;
+                conversations::refresh_preview(tx, conversation_id)?;
                 messages::get(tx, message_id)
             })
-            .await
-            .inspect(|_| {
-                self.events().emit(CoreEvent::MessageChanged {
-                    conversation_id: note.conversation_id,
-                    message_id,
-                })
-            })
+            .await?;
+        self.events().emit(CoreEvent::MessageChanged {
+            conversation_id,
+            message_id,
+        });
+        self.events()
+            .emit(CoreEvent::ConversationChanged { conversation_id });
+        Ok(edited)
     }
 
     /// Deletes a private note; only its author may.
     pub async fn delete_note(&self, message_id: MessageId) -> Result<()> {
         let note = self.own_note(message_id).await?;
+        let conversation_id = note.conversation_id;
         self.store()
-            .write(move |tx| messages::delete_note(tx, message_id))
+            .write(move |tx| {
+                messages::delete_note(tx, message_id)?;
+                conversations::refresh_preview(tx, conversation_id)
+            })
             .await?;
         self.events().emit(CoreEvent::MessageChanged {
-            conversation_id: note.conversation_id,
+            conversation_id,
             message_id,
         });
+        self.events()
+            .emit(CoreEvent::ConversationChanged { conversation_id });
         Ok(())
     }
 

@@ -408,6 +408,11 @@ async fn notes_are_edited_and_deleted_by_their_author_only() {
         .unwrap();
     let edited = caixa.edit_note(note.id, "VIP since 2020").await.unwrap();
     assert_eq!(edited.content, "VIP since 2020");
+    assert_eq!(
+        caixa.get_conversation(id).await.unwrap().preview,
+        "VIP since 2020",
+        "the list preview follows the edit"
+    );
     let hits = caixa.search("2020", 10).await.unwrap();
     assert_eq!(hits.len(), 1, "the search index follows the edit");
     assert!(caixa.search("contract", 10).await.unwrap().is_empty());
@@ -441,6 +446,7 @@ async fn notes_are_edited_and_deleted_by_their_author_only() {
         .await
         .unwrap();
     caixa.delete_note(note.id).await.unwrap();
+    assert_eq!(caixa.get_conversation(id).await.unwrap().preview, "hi");
     assert!(caixa
         .list_messages(id)
         .await

@@ -365,3 +365,18 @@ fn found(n: usize) -> Result<()> {
         Ok(())
     }
 }
+
+/// Recomputes the list preview from the newest message (after a note was edited or deleted).
+pub fn refresh_preview(conn: &Connection, id: ConversationId) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE conversations SET (preview, preview_kind) = (
+             SELECT substr(m.content, 1, 160), m.kind FROM messages m
+             WHERE m.conversation_id = ?1 AND m.kind IN ('incoming', 'outgoing', 'note')
+             ORDER BY m.id DESC LIMIT 1)
+         WHERE id = ?1
+           AND EXISTS (SELECT 1 FROM messages WHERE conversation_id = ?1
+                         AND kind IN ('incoming', 'outgoing', 'note'))",
+    )?
+    .execute([id])?;
+    Ok(())
+}
