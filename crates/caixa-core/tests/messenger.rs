@@ -186,9 +186,38 @@ async fn messenger_and_instagram_polled_and_answered() {
         .unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(page.sent_messages().len(), 2, "a note was sent");
-    // A few polls later, still only the customer's two messages and our reply.
+
+    // The Send API's rate limit (code 613): backed off, then sent once.
+    let send_path = format!("{PAGE}/messages");
+    let posts = || {
+        fake.requests()
+            .iter()
+            .filter(|r| r.method == "POST" && r.path.ends_with(&send_path))
+            .count()
+    };
+    let before = posts();
+    fake.fail_next(
+        &send_path,
+        caixa_fakes::messenger::failures::send_rate_limit(),
+    );
+    let limited = caixa
+        .send_message(fb_row.id, "Um momento, por favor", false, &[])
+        .await
+        .unwrap();
+    wait_for(
+        "the reply after the rate limit",
+        Duration::from_secs(15),
+        || async {
+            let m = caixa.get_message(limited.id).await.unwrap();
+            (m.delivery == Some(Delivery::Sent)).then_some(())
+        },
+    )
+    .await;
+    assert_eq!(posts(), before + 2, "one refused with 613, one accepted");
+    assert_eq!(page.sent_messages().len(), 3);
+    // A few polls later, still only the customer's two messages and our two replies.
     tokio::time::sleep(Duration::from_millis(2500)).await;
-    assert_eq!(caixa.list_messages(fb_row.id).await.unwrap().len(), 3);
+    assert_eq!(caixa.list_messages(fb_row.id).await.unwrap().len(), 4);
 
     // Two days later: still possible with the HUMAN_AGENT tag.
     let age = |hours: i64| {
