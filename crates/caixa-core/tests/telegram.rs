@@ -341,4 +341,39 @@ async fn conflicts_and_rate_limits_are_named_and_recovered() {
         "{:?}",
         failed.error
     );
+
+    // Telegram unreachable: the reason is shown, and the token in the URL is not.
+    drop(fake);
+    let refused = engine
+        .caixa
+        .update_inbox(inbox_id, input_at("http://127.0.0.1:9", TOKEN))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(refused.contains("cannot reach Telegram"), "{refused}");
+    assert!(!refused.contains(TOKEN), "the bot token leaked: {refused}");
+    let reason = wait_for("the outage shown", Duration::from_secs(40), || async {
+        match state(&engine, inbox_id).await {
+            InboxState::Error { reason } if reason.contains("cannot reach") => Some(reason),
+            _ => None,
+        }
+    })
+    .await;
+    assert!(!reason.contains(TOKEN), "the bot token leaked: {reason}");
+    assert!(
+        !reason.contains("ABC-caixa"),
+        "the bot token leaked: {reason}"
+    );
+}
+
+fn input_at(base: &str, token: &str) -> InboxInput {
+    InboxInput {
+        name: "Acme bot".into(),
+        settings: InboxSettings::Telegram(TelegramSettings {
+            bot_username: None,
+            api_base_url: Some(base.into()),
+        }),
+        password: Some(token.into()),
+        webhook_secret: None,
+    }
 }

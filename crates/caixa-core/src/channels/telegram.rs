@@ -84,10 +84,30 @@ fn problem(e: &RequestError) -> Problem {
         other => (format!("Telegram: {other}"), false, None),
     };
     Problem {
-        text,
+        text: redact_token(&text),
         needs_user,
         retry_after,
     }
+}
+
+/// Telegram puts the bot token in every URL (`/bot<token>/method`, `/file/bot<token>/…`), and
+/// HTTP errors quote the URL: cut the token out before the text reaches a log or the screen.
+fn redact_token(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("/bot") {
+        out.push_str(&rest[..i + 4]);
+        let after = &rest[i + 4..];
+        let end = after
+            .find(|c: char| c == '/' || c == ')' || c.is_whitespace())
+            .unwrap_or(after.len());
+        if end > 0 {
+            out.push_str("<token>");
+        }
+        rest = &after[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The bot client for an inbox, on the one shared HTTP client.
@@ -320,7 +340,7 @@ async fn fetch(
         let mut data: Vec<u8> = Vec::with_capacity(meta.size as usize);
         bot.download_file(&meta.path, &mut data)
             .await
-            .map_err(|e| format!("download failed: {e}"))?;
+            .map_err(|e| redact_token(&format!("download failed: {e}")))?;
         let dir = caixa.config().data_dir.clone();
         let size = data.len() as i64;
         let sha = tokio::task::spawn_blocking(move || attachments::save_file(&dir, &data))
@@ -404,5 +424,24 @@ fn send_error(e: RequestError) -> SendError {
         }
         RequestError::Api(_) => SendError::Permanent(p.text),
         _ => SendError::Transient(p.text),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_token;
+
+    #[test]
+    fn bot_tokens_never_reach_error_texts() {
+        let e = "error sending request for url (http://127.0.0.1:1/bot123456:ABC-def/GetUpdates)";
+        assert_eq!(
+            redact_token(e),
+            "error sending request for url (http://127.0.0.1:1/bot<token>/GetUpdates)"
+        );
+        assert_eq!(
+            redact_token("GET /file/bot99:xyz/photos/a.jpg failed"),
+            "GET /file/bot<token>/photos/a.jpg failed"
+        );
+        assert_eq!(redact_token("no url here"), "no url here");
     }
 }
