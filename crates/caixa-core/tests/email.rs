@@ -2,6 +2,7 @@
 //! `scripts/mail-servers.sh`): arrival by IDLE, threaded replies, reopening, HTML safety,
 //! attachments and charsets, outages, UIDVALIDITY resets and bad credentials.
 
+mod common;
 mod mail_servers;
 
 use std::time::{Duration, Instant};
@@ -9,6 +10,7 @@ use std::time::{Duration, Instant};
 use caixa_core::model::*;
 use caixa_core::secrets::Secrets;
 use caixa_core::{Caixa, Config, RetryPolicy, Running};
+use common::wait_for;
 use lettre::message::header::ContentType;
 use lettre::message::{Attachment, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
@@ -114,22 +116,6 @@ async fn add_inbox(engine: &Engine, servers: &MailServers) -> InboxView {
         })
         .await
         .unwrap()
-}
-
-/// Polls `check` every 20 ms until it returns `Some`, or fails after `within`.
-async fn wait_for<T, F, Fut>(what: &str, within: Duration, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + within;
-    loop {
-        if let Some(v) = check().await {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 async fn wait_state(

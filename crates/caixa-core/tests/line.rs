@@ -3,6 +3,7 @@
 //! stored, redeliveries stored once), names from the profile API, content downloaded, replies
 //! pushed with a retry key, 429 backed off.
 
+mod common;
 use std::time::Duration;
 
 use caixa_core::model::*;
@@ -10,6 +11,7 @@ use caixa_core::secrets::Secrets;
 use caixa_core::{Caixa, Config, RetryPolicy, Running};
 use caixa_fakes::line::{self, LineFake};
 use caixa_fakes::Failure;
+use common::wait_for;
 
 const TOKEN: &str = "line-channel-access-token";
 const SECRET: &str = "line-channel-secret";
@@ -68,24 +70,6 @@ fn input(fake: &LineFake, token: &str, secret: Option<&str>) -> InboxInput {
         }),
         password: Some(token.into()),
         webhook_secret: secret.map(str::to_string),
-    }
-}
-
-async fn wait_for<T, F, Fut>(what: &str, within: Duration, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + within;
-    loop {
-        if let Some(v) = check().await {
-            return v;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 

@@ -3,12 +3,14 @@
 //! re-imported), replies through the Send API (RESPONSE within 24 h, HUMAN_AGENT tag up to 7
 //! days), and the window closed after 7 days.
 
+mod common;
 use std::time::Duration;
 
 use caixa_core::model::*;
 use caixa_core::secrets::Secrets;
 use caixa_core::{Caixa, Config, RetryPolicy, Running};
 use caixa_fakes::messenger::{MessengerFake, Platform};
+use common::wait_for;
 
 const PAGE: &str = "200000000000001";
 const TOKEN: &str = "page-access-token";
@@ -42,24 +44,6 @@ fn input(settings: InboxSettings, token: &str) -> InboxInput {
         settings,
         password: Some(token.into()),
         webhook_secret: None,
-    }
-}
-
-async fn wait_for<T, F, Fut>(what: &str, within: Duration, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + within;
-    loop {
-        if let Some(v) = check().await {
-            return v;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
 

@@ -2,6 +2,7 @@
 //! polling into the unified list, media in, replies with files out, restart without repeats,
 //! 409 conflicts and 429 rate limits.
 
+mod common;
 use std::time::Duration;
 
 use caixa_core::model::*;
@@ -9,6 +10,7 @@ use caixa_core::secrets::Secrets;
 use caixa_core::{Caixa, Config, RetryPolicy, Running};
 use caixa_fakes::telegram::{ChatInfo, TelegramBot, TelegramFake};
 use caixa_fakes::Failure;
+use common::wait_for;
 
 const TOKEN: &str = "123456:ABC-caixa-test-token";
 
@@ -60,24 +62,6 @@ fn input(fake: &TelegramFake, token: &str) -> InboxInput {
         }),
         password: Some(token.into()),
         webhook_secret: None,
-    }
-}
-
-async fn wait_for<T, F, Fut>(what: &str, within: Duration, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + within;
-    loop {
-        if let Some(v) = check().await {
-            return v;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 

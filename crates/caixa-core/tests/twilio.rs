@@ -2,6 +2,7 @@
 //! save, inbound messages polled (paging back to the newest stored one, media downloaded),
 //! replies sent with the exact form fields, restart without repeats, and 20429 backed off.
 
+mod common;
 use std::time::Duration;
 
 use caixa_core::model::*;
@@ -9,6 +10,7 @@ use caixa_core::secrets::Secrets;
 use caixa_core::{Caixa, Config, RetryPolicy, Running};
 use caixa_fakes::twilio::TwilioFake;
 use caixa_fakes::Failure;
+use common::wait_for;
 
 const SID: &str = "AC0123456789abcdef0123456789abcdef";
 const AUTH: &str = "twilio-auth-token";
@@ -63,24 +65,6 @@ fn input(fake: &TwilioFake, token: &str) -> InboxInput {
         }),
         password: Some(token.into()),
         webhook_secret: None,
-    }
-}
-
-async fn wait_for<T, F, Fut>(what: &str, within: Duration, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + within;
-    loop {
-        if let Some(v) = check().await {
-            return v;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
 

@@ -3,12 +3,14 @@
 //! is stored, text/image/location in, repeats ignored), replies with files out, delivery
 //! reports, the 24-hour window and throughput limits.
 
+mod common;
 use std::time::Duration;
 
 use caixa_core::model::*;
 use caixa_core::secrets::Secrets;
 use caixa_core::{Caixa, Config, RetryPolicy, Running};
 use caixa_fakes::whatsapp::{self as wa, WhatsAppFake, WhatsAppNumber};
+use common::wait_for;
 
 const PHONE_ID: &str = "106540352242922";
 const TOKEN: &str = "EAAG-caixa-test-token";
@@ -75,24 +77,6 @@ fn input(fake: &WhatsAppFake, token: &str, app_secret: Option<&str>) -> InboxInp
         }),
         password: Some(token.into()),
         webhook_secret: app_secret.map(str::to_string),
-    }
-}
-
-async fn wait_for<T, F, Fut>(what: &str, within: Duration, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + within;
-    loop {
-        if let Some(v) = check().await {
-            return v;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 

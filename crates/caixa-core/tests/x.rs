@@ -2,6 +2,7 @@
 //! (the account named), DMs polled in (our own messages skipped, no repeats), a reply sent to
 //! the participant, and the `x-rate-limit-*` headers honoured (429 names the wait).
 
+mod common;
 use std::time::Duration;
 
 use caixa_core::model::*;
@@ -9,6 +10,7 @@ use caixa_core::secrets::Secrets;
 use caixa_core::{Caixa, Config, RetryPolicy, Running};
 use caixa_fakes::x::XFake;
 use caixa_fakes::Failure;
+use common::wait_for;
 
 const TOKEN: &str = "x-oauth2-user-token";
 
@@ -35,24 +37,6 @@ fn input(fake: &XFake, token: &str) -> InboxInput {
         }),
         password: Some(token.into()),
         webhook_secret: None,
-    }
-}
-
-async fn wait_for<T, F, Fut>(what: &str, within: Duration, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + within;
-    loop {
-        if let Some(v) = check().await {
-            return v;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
 
