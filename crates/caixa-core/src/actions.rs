@@ -45,7 +45,13 @@ impl Caixa {
         id: ConversationId,
         action: &ConversationAction,
     ) -> Result<()> {
-        let agent = self.config().agent_name.clone();
+        let actor = crate::automation::Chain::actor();
+        let by_bot = actor.is_some();
+        let agent = actor.unwrap_or_else(|| self.config().agent_name.clone());
+        let updated = !matches!(
+            action,
+            ConversationAction::MarkUnread | ConversationAction::Delete
+        );
         let action = action.clone();
         let now = now_ms();
         let (activity, removed, labels_changed) = self
@@ -135,6 +141,7 @@ impl Caixa {
                         sender_name: Some(&agent),
                         delivery: None,
                         created_at: now,
+                        by_bot,
                     },
                 )?;
                 Ok((message, false, labels_changed))
@@ -158,6 +165,49 @@ impl Caixa {
         });
         if labels_changed {
             bus.emit(CoreEvent::LabelsChanged);
+        }
+        if updated && activity.is_some() {
+            self.trigger(RuleEvent::ConversationUpdated, id, None, false);
+        }
+        Ok(())
+    }
+
+    /// Writes an activity line in the thread (as the acting automation, if any).
+    pub(crate) async fn add_activity(
+        &self,
+        conversation_id: ConversationId,
+        text: &str,
+    ) -> Result<()> {
+        let actor = crate::automation::Chain::actor();
+        let by_bot = actor.is_some();
+        let agent = actor.unwrap_or_else(|| self.config().agent_name.clone());
+        let text = text.to_string();
+        let now = now_ms();
+        let message_id = self
+            .store()
+            .write(move |tx| {
+                let (inbox_id, _) = conversations::source(tx, conversation_id)?;
+                messages::insert(
+                    tx,
+                    &messages::NewMessage {
+                        conversation_id,
+                        inbox_id,
+                        source_id: None,
+                        kind: MessageKind::Activity,
+                        content: &text,
+                        sender_name: Some(&agent),
+                        delivery: None,
+                        created_at: now,
+                        by_bot,
+                    },
+                )
+            })
+            .await?;
+        if let Some(message_id) = message_id {
+            self.events().emit(CoreEvent::MessageChanged {
+                conversation_id,
+                message_id,
+            });
         }
         Ok(())
     }
@@ -367,6 +417,7 @@ pub async fn run_snooze_waker(caixa: Caixa) {
                             sender_name: None,
                             delivery: None,
                             created_at: now,
+                            by_bot: false,
                         },
                     )?;
                 }

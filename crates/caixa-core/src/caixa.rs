@@ -112,6 +112,7 @@ pub(crate) struct Inner {
     /// Live state of inboxes that keep their own connection (e-mail).
     inbox_states: RwLock<HashMap<InboxId, InboxState>>,
     pub(crate) workers: crate::channels::workers::Workers,
+    pub(crate) automation: crate::automation::Queue,
     tls: OnceLock<std::result::Result<TlsSetup, String>>,
     started: AtomicBool,
 }
@@ -155,6 +156,7 @@ impl Caixa {
                 shutdown: CancellationToken::new(),
                 inbox_states: RwLock::new(HashMap::new()),
                 workers: crate::channels::workers::Workers::default(),
+                automation: crate::automation::Queue::default(),
                 tls: OnceLock::new(),
                 started: AtomicBool::new(false),
             }),
@@ -196,6 +198,7 @@ impl Caixa {
         }
         tasks.push(tokio::spawn(crate::outbox::run(self.clone())));
         tasks.push(tokio::spawn(crate::actions::run_snooze_waker(self.clone())));
+        tasks.push(tokio::spawn(crate::automation::run(self.clone())));
         tasks.push(tokio::spawn(watch_external_writes(self.clone())));
         self.inner.started.store(true, Ordering::SeqCst);
         self.reconcile_workers().await;
@@ -223,6 +226,11 @@ impl Caixa {
                 .reconcile(self, wanted, &self.inner.shutdown),
             Err(e) => tracing::error!("cannot list e-mail inboxes: {e}"),
         }
+    }
+
+    /// The background tasks run (`start` was called).
+    pub(crate) fn is_started(&self) -> bool {
+        self.inner.started.load(Ordering::SeqCst)
     }
 
     /// The TLS client setup for mail servers (built once).
@@ -567,6 +575,7 @@ impl Caixa {
             .secrets
             .delete(&webhook_secret_ref(&inbox_token))
             .await;
+        self.forget_agent_bot_secret(&inbox_token).await;
         self.inner.bus.emit(CoreEvent::InboxesChanged);
         self.inner.bus.emit(CoreEvent::Resync);
         self.reconcile_workers().await;
@@ -797,7 +806,9 @@ impl Caixa {
         } else {
             MessageKind::Outgoing
         };
-        let agent = self.inner.cfg.agent_name.clone();
+        let actor = crate::automation::Chain::actor();
+        let by_bot = actor.is_some();
+        let agent = actor.unwrap_or_else(|| self.inner.cfg.agent_name.clone());
         let now = now_ms();
         let message = self
             .inner
@@ -815,6 +826,7 @@ impl Caixa {
                         sender_name: Some(&agent),
                         delivery: (!private).then_some(Delivery::Queued),
                         created_at: now,
+                        by_bot,
                     },
                 )?
                 .ok_or_else(|| Error::Internal("message not stored".into()))?;
@@ -1080,6 +1092,7 @@ impl Caixa {
                 self.inner.bus.emit(CoreEvent::ConversationChanged {
                     conversation_id: out.conversation_id,
                 });
+                self.trigger_incoming(out.conversation_id, message_id, out.new_conversation);
             }
         }
         Ok(stored)

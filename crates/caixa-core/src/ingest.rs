@@ -57,6 +57,7 @@ pub fn ingest(tx: &Transaction<'_>, m: &Incoming<'_>) -> Result<Ingested> {
             sender_name: sender,
             delivery: None,
             created_at: m.created_at,
+            by_bot: false,
         },
     )?;
     if let Some(id) = message_id {

@@ -7,8 +7,11 @@
 //! - [`gateway`]: the HTTP/WebSocket server for the website widget and the API channel.
 //! - [`channels`]: sending through each channel; [`outbox`]: the durable send queue.
 //! - [`secrets`]: the OS keychain.
+//! - [`actions`], [`macros`], [`canned`]: working a conversation; [`automation`]: rules and
+//!   the chatbot.
 
 pub mod actions;
+pub mod automation;
 pub mod caixa;
 pub mod canned;
 pub mod channels;

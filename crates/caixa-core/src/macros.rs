@@ -81,6 +81,20 @@ impl Caixa {
         Ok(runs)
     }
 
+    /// Runs steps in order, stopping at the first failure (its error names the step).
+    pub(crate) async fn run_steps(
+        &self,
+        conversation_id: ConversationId,
+        steps: &[MacroStep],
+    ) -> Result<()> {
+        for (i, step) in steps.iter().enumerate() {
+            self.run_step(conversation_id, step)
+                .await
+                .map_err(|e| Error::Conflict(format!("step {} failed: {e}", i + 1)))?;
+        }
+        Ok(())
+    }
+
     async fn run_step(&self, conversation_id: ConversationId, step: &MacroStep) -> Result<()> {
         match step {
             MacroStep::Action { action } => self.apply_one(conversation_id, action).await,
@@ -101,48 +115,67 @@ impl Caixa {
                     .await
                     .map(|_| ())
             }
+            MacroStep::RunMacro { macro_id } => {
+                let id = *macro_id;
+                let m = self.store().read(move |c| macros::get(c, id)).await?;
+                // Saved macros never hold `run_macro`, so this recursion is one level deep.
+                Box::pin(self.run_steps(conversation_id, &m.steps)).await
+            }
         }
     }
 }
 
 /// Refuses a macro that could not run as written, naming the step (1-based).
 fn check_steps(steps: &[MacroStep]) -> Result<()> {
+    check_step_list("steps", steps, |step| match step {
+        MacroStep::RunMacro { .. } => Some("a macro cannot run another macro".into()),
+        _ => None,
+    })
+}
+
+/// Checks a list of steps (macro or automation rule); `special` judges the steps only some
+/// lists allow (`run_macro`) before the common checks.
+pub(crate) fn check_step_list(
+    field: &str,
+    steps: &[MacroStep],
+    special: impl Fn(&MacroStep) -> Option<String>,
+) -> Result<()> {
     if steps.is_empty() {
-        return Err(Error::field("steps", "Add at least one step."));
+        return Err(Error::field(field, "Add at least one step."));
     }
     if steps.len() > MAX_STEPS {
-        return Err(Error::field(
-            "steps",
-            format!("A macro has at most {MAX_STEPS} steps."),
-        ));
+        return Err(Error::field(field, format!("At most {MAX_STEPS} steps.")));
     }
     for (i, step) in steps.iter().enumerate() {
-        let problem = match step {
-            MacroStep::Action {
-                action: ConversationAction::Delete,
-            } => Some("deleting a conversation cannot be part of a macro".to_string()),
-            MacroStep::Action {
-                action: ConversationAction::Snooze { until: Some(_) },
-            } => Some("a macro snoozes for a while (minutes), not until a fixed time".to_string()),
-            MacroStep::Action { action } => actions::check(action).err().map(|e| e.to_string()),
-            MacroStep::SnoozeFor { minutes } if *minutes == 0 || *minutes > 60 * 24 * 365 => {
-                Some("snooze for between 1 minute and a year".to_string())
-            }
-            MacroStep::SnoozeFor { .. } => None,
-            MacroStep::AddNote { text } | MacroStep::SendMessage { text } => {
-                match check_content(text) {
-                    Err(e) => Some(e.to_string()),
-                    Ok(_) => {
-                        let unknown = unknown_variables(text);
-                        (!unknown.is_empty())
-                            .then(|| format!("unknown variable {{{{{}}}}}", unknown.join("}}, {{")))
-                    }
-                }
-            }
-        };
-        if let Some(p) = problem {
-            return Err(Error::field("steps", format!("Step {}: {p}.", i + 1)));
+        if let Some(p) = special(step).or_else(|| check_step(step)) {
+            return Err(Error::field(field, format!("Step {}: {p}.", i + 1)));
         }
     }
     Ok(())
+}
+
+fn check_step(step: &MacroStep) -> Option<String> {
+    match step {
+        MacroStep::Action {
+            action: ConversationAction::Delete,
+        } => Some("deleting a conversation cannot be automated".to_string()),
+        MacroStep::Action {
+            action: ConversationAction::Snooze { until: Some(_) },
+        } => Some("snooze for a while (minutes), not until a fixed time".to_string()),
+        MacroStep::Action { action } => actions::check(action).err().map(|e| e.to_string()),
+        MacroStep::SnoozeFor { minutes } if *minutes == 0 || *minutes > 60 * 24 * 365 => {
+            Some("snooze for between 1 minute and a year".to_string())
+        }
+        MacroStep::SnoozeFor { .. } | MacroStep::RunMacro { .. } => None,
+        MacroStep::AddNote { text } | MacroStep::SendMessage { text } => {
+            match check_content(text) {
+                Err(e) => Some(e.to_string()),
+                Ok(_) => {
+                    let unknown = unknown_variables(text);
+                    (!unknown.is_empty())
+                        .then(|| format!("unknown variable {{{{{}}}}}", unknown.join("}}, {{")))
+                }
+            }
+        }
+    }
 }

@@ -553,6 +553,135 @@ pub enum MacroStep {
     SendMessage {
         text: String,
     },
+    /// Automation rules only: runs a macro's steps (macros cannot run macros).
+    RunMacro {
+        macro_id: i64,
+    },
+}
+
+/// What an automation rule listens to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Type)]
+#[serde(rename_all = "snake_case")]
+pub enum RuleEvent {
+    /// A customer started a new conversation (its first message is stored).
+    ConversationCreated,
+    /// A customer's message arrived (also the first one of a new conversation).
+    MessageReceived,
+    /// A conversation action changed it (status, assignee, priority, labels, snooze, mute).
+    ConversationUpdated,
+}
+
+/// A condition of an automation rule; a rule runs when all its conditions hold.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
+#[serde(tag = "when", rename_all = "snake_case")]
+pub enum RuleCondition {
+    /// The conversation is in one of these inboxes.
+    Inbox { inbox_ids: Vec<InboxId> },
+    /// The conversation's channel is one of these kinds.
+    ChannelKind { kinds: Vec<ChannelKind> },
+    /// The customer's message contains one of these words or phrases (case-insensitive).
+    /// Never holds on `conversation_updated`, which has no message.
+    MessageContains { words: Vec<String> },
+    /// The contact's e-mail matches a pattern; `*` matches anything (`*@acme.com`).
+    ContactEmail { pattern: String },
+    /// The contact's phone matches a pattern; `*` matches anything (`+55*`).
+    ContactPhone { pattern: String },
+    /// The conversation's status is one of these.
+    Status { statuses: Vec<ConversationStatus> },
+    /// The conversation carries (`present`) or lacks this label.
+    Label { label: String, present: bool },
+    /// Now is inside (or outside) the inbox's business hours (an inbox without hours is
+    /// always inside).
+    BusinessHours { inside: bool },
+}
+
+/// An automation rule: on an event, when every condition holds, its actions run in order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
+pub struct AutomationRule {
+    pub id: i64,
+    pub name: String,
+    pub enabled: bool,
+    pub event: RuleEvent,
+    pub conditions: Vec<RuleCondition>,
+    /// Macro steps, plus `run_macro`.
+    pub actions: Vec<MacroStep>,
+}
+
+/// What the user edits to create or change a rule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
+pub struct RuleInput {
+    pub name: String,
+    pub enabled: bool,
+    pub event: RuleEvent,
+    pub conditions: Vec<RuleCondition>,
+    pub actions: Vec<MacroStep>,
+}
+
+/// Opening hours of an inbox, in its time zone. Several entries may share a day (a lunch
+/// break); a day without entries is closed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
+pub struct BusinessHours {
+    /// IANA name, e.g. `America/Sao_Paulo`.
+    pub time_zone: String,
+    pub days: Vec<OpeningHours>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
+pub struct OpeningHours {
+    /// 1 = Monday … 7 = Sunday.
+    pub weekday: u8,
+    /// `HH:MM`, 24-hour.
+    pub open: String,
+    /// `HH:MM`, after `open`; `24:00` is the end of the day.
+    pub close: String,
+}
+
+/// A canned answer the bot gives when the customer's message contains one of the keywords.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
+pub struct FaqAnswer {
+    pub keywords: Vec<String>,
+    pub answer: String,
+}
+
+/// An inbox's greeting, business hours and chatbot. With FAQ answers or an agent-bot URL the
+/// bot is on: new conversations start as pending and the bot answers until it hands over.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, Type)]
+pub struct BotSettings {
+    /// Sent when a customer starts a conversation.
+    #[serde(default)]
+    pub greeting: Option<String>,
+    #[serde(default)]
+    pub business_hours: Option<BusinessHours>,
+    /// Sent (at most once a day per conversation) when a customer writes outside business hours.
+    #[serde(default)]
+    pub out_of_office: Option<String>,
+    #[serde(default)]
+    pub faq: Vec<FaqAnswer>,
+    /// Words with which the customer asks for a person; empty = the defaults ("human",
+    /// "agent", "person", "humano", "atendente", "pessoa").
+    #[serde(default)]
+    pub handover_keywords: Vec<String>,
+    /// Sent when the bot hands the conversation over; `None` = say nothing.
+    #[serde(default)]
+    pub handover_message: Option<String>,
+    /// The agent bot: each customer message is POSTed here (signed like the API channel) and
+    /// its answer sent back.
+    #[serde(default)]
+    pub agent_bot_url: Option<String>,
+    /// How long to wait for the agent bot before handing over (1–30 s; 0 = 10 s).
+    #[serde(default)]
+    pub agent_bot_timeout_secs: u32,
+}
+
+/// An inbox's bot settings as shown in Settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
+pub struct InboxBot {
+    pub inbox_id: InboxId,
+    pub settings: BotSettings,
+    /// The bot answers and hands over (FAQ answers or an agent bot are set).
+    pub active: bool,
+    /// The secret that signs requests to the agent bot (`X-Caixa-Signature`), once a URL is set.
+    pub agent_bot_secret: Option<String>,
 }
 
 /// A named, ordered list of steps run on a conversation with one click.
@@ -706,6 +835,8 @@ pub struct Message {
     pub subject: Option<String>,
     /// E-mail: the message has an HTML body (fetch it with `message_html`).
     pub has_html: bool,
+    /// Written by the chatbot or an automation rule, not by a person.
+    pub by_bot: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
@@ -783,6 +914,12 @@ pub enum CoreEvent {
     CannedResponsesChanged,
     /// Macros were created, edited or deleted.
     MacrosChanged,
+    /// Automation rules were created, edited, reordered or deleted.
+    RulesChanged,
+    /// An inbox's greeting, business hours or bot settings changed.
+    BotSettingsChanged { inbox_id: InboxId },
+    /// The bot handed a conversation over to a person (worth a notification).
+    HandedOver { conversation_id: ConversationId },
     /// Another process (e.g. `caixa-cli`) wrote to the store, or events were dropped: refetch all.
     Resync,
 }

@@ -158,6 +158,7 @@ pub fn seed(store: &Store, conversations: u64, messages: u64) -> Result<SeedRepo
                                 sender_name: Some("Agent"),
                                 delivery: Some(crate::model::Delivery::Sent),
                                 created_at: at,
+                                by_bot: false,
                             },
                         )?;
                         conversations::touch(

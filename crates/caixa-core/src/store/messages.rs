@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use crate::model::{ConversationId, Delivery, InboxId, Message, MessageId, MessageKind};
 
 const COLUMNS: &str = "m.id, m.conversation_id, m.kind, m.content, m.sender_name, m.delivery,
-    m.error, m.created_at, e.subject, e.html IS NOT NULL";
+    m.error, m.created_at, e.subject, e.html IS NOT NULL, m.by_bot";
 /// E-mail details are optional: most channels have none.
 const FROM: &str = "messages m LEFT JOIN email_messages e ON e.message_id = m.id";
 
@@ -31,6 +31,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Message> {
         attachments: Vec::new(),
         subject: r.get(8)?,
         has_html: r.get(9)?,
+        by_bot: r.get(10)?,
     })
 }
 
@@ -104,14 +105,16 @@ pub struct NewMessage<'a> {
     pub sender_name: Option<&'a str>,
     pub delivery: Option<Delivery>,
     pub created_at: i64,
+    /// Written by the chatbot or an automation rule.
+    pub by_bot: bool,
 }
 
 /// Inserts a message; when `(inbox_id, source_id)` already exists nothing is written and
 /// `Ok(None)` is returned, which makes every sync safe to repeat.
 pub fn insert(conn: &Connection, m: &NewMessage<'_>) -> Result<Option<MessageId>> {
     let n = conn.prepare_cached("INSERT INTO messages (conversation_id, inbox_id, source_id, kind, content, sender_name,
-            delivery, next_attempt_at, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, CASE WHEN ?7 = 'queued' THEN ?8 END, ?8)
+            delivery, next_attempt_at, created_at, by_bot)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, CASE WHEN ?7 = 'queued' THEN ?8 END, ?8, ?9)
          ON CONFLICT (inbox_id, source_id) DO NOTHING")?.execute(params![
             m.conversation_id,
             m.inbox_id,
@@ -120,7 +123,8 @@ pub fn insert(conn: &Connection, m: &NewMessage<'_>) -> Result<Option<MessageId>
             m.content,
             m.sender_name,
             m.delivery.map(Delivery::as_str),
-            m.created_at
+            m.created_at,
+            m.by_bot
         ],
     )?;
     Ok((n > 0).then(|| conn.last_insert_rowid()))

@@ -5,6 +5,7 @@
 //! `&Connection` / `&Transaction`; this module only hands out connections.
 
 pub mod attachments;
+pub mod bots;
 pub mod canned;
 pub mod contacts;
 pub mod conversations;
@@ -14,6 +15,7 @@ pub mod inboxes;
 pub mod labels;
 pub mod macros;
 pub mod messages;
+pub mod rules;
 mod schema;
 pub mod search;
 

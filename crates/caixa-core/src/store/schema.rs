@@ -11,6 +11,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(V5),
         M::up(V6),
         M::up(V7),
+        M::up(V8),
     ])
 }
 
@@ -262,6 +263,28 @@ CREATE TABLE macros (
     steps TEXT NOT NULL,
     created_at INTEGER NOT NULL
 ) STRICT;
+"#;
+
+/// V8: automation rules (conditions and actions as JSON, run in `position` order), per-inbox
+/// greeting/business hours/chatbot settings, and messages written by the bot.
+const V8: &str = r#"
+CREATE TABLE automation_rules (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    enabled INTEGER NOT NULL,
+    event TEXT NOT NULL,
+    conditions TEXT NOT NULL,
+    actions TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    created_at INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE inbox_bots (
+    inbox_id INTEGER PRIMARY KEY REFERENCES inboxes(id) ON DELETE CASCADE,
+    settings TEXT NOT NULL
+) STRICT;
+
+ALTER TABLE messages ADD COLUMN by_bot INTEGER NOT NULL DEFAULT 0;
 "#;
 
 #[cfg(test)]

@@ -27,6 +27,9 @@ pub struct Origin<'a> {
 pub struct Stored {
     pub conversation_id: ConversationId,
     pub message_id: MessageId,
+    /// From the customer (not our own mail seen in Sent).
+    pub incoming: bool,
+    pub new_conversation: bool,
 }
 
 /// Stores `mail` unless it is already there (same Message-ID in this inbox). Attachments were
@@ -65,6 +68,7 @@ pub fn store(
         mail.text.clone()
     };
 
+    let mut new_conversation = false;
     let (conversation_id, kind) = if from_us {
         let Some(conversation_id) = existing_conversation else {
             return Ok(None);
@@ -87,7 +91,10 @@ pub fn store(
         let conversation_id = match existing_conversation {
             Some(id) => id,
             None => {
-                conversations::upsert(tx, inbox_id, contact_id, &mail.message_id, created_at)?.0
+                let (id, created) =
+                    conversations::upsert(tx, inbox_id, contact_id, &mail.message_id, created_at)?;
+                new_conversation = created;
+                id
             }
         };
         (conversation_id, MessageKind::Incoming)
@@ -108,6 +115,7 @@ pub fn store(
             sender_name: sender,
             delivery: (kind == MessageKind::Outgoing).then_some(Delivery::Sent),
             created_at,
+            by_bot: false,
         },
     )?
     else {
@@ -162,6 +170,8 @@ pub fn store(
     Ok(Some(Stored {
         conversation_id,
         message_id,
+        incoming: kind == MessageKind::Incoming,
+        new_conversation,
     }))
 }
 

@@ -298,6 +298,7 @@ async fn sync_folder(
             name: folder.to_string(),
             sent: sent_folder,
             uid_validity,
+            live: known.is_some(),
         };
         tokio::spawn(async move {
             let mut done = 0u32;
@@ -514,6 +515,9 @@ struct SyncedFolder {
     /// The Sent folder: its mail is ours.
     sent: bool,
     uid_validity: u32,
+    /// Known before this sync: its new mail is live, and may set off automation (a first
+    /// sync of old mail never does).
+    live: bool,
 }
 
 /// Stores a parsed batch and, if given, the folder cursor in one transaction.
@@ -526,6 +530,7 @@ async fn write_batch(
     cursor: Option<email::FolderState>,
 ) -> Result<(), MailError> {
     let own = settings.address.to_ascii_lowercase();
+    let live = folder.live;
     let folder = folder.clone();
     let stored = caixa
         .store()
@@ -559,6 +564,9 @@ async fn write_batch(
         caixa.events().emit(CoreEvent::ConversationChanged {
             conversation_id: s.conversation_id,
         });
+        if live && s.incoming {
+            caixa.trigger_incoming(s.conversation_id, s.message_id, s.new_conversation);
+        }
     }
     Ok(())
 }
