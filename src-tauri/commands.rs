@@ -280,6 +280,54 @@ pub async fn run_macro(
     caixa.run_macro(id, &conversation_ids).await.map_err(err)
 }
 
+/// Every automation rule, in the order they run.
+#[tauri::command]
+#[specta::specta]
+pub async fn list_rules(caixa: State<'_, Caixa>) -> Res<Vec<AutomationRule>> {
+    caixa.list_rules().await.map_err(err)
+}
+
+/// Creates (`id` null, runs last) or replaces an automation rule, after checking it.
+#[tauri::command]
+#[specta::specta]
+pub async fn save_rule(
+    caixa: State<'_, Caixa>,
+    id: Option<i64>,
+    rule: RuleInput,
+) -> Res<AutomationRule> {
+    caixa.save_rule(id, rule).await.map_err(err)
+}
+
+/// Sets the order rules run in (`ids` lists every rule once).
+#[tauri::command]
+#[specta::specta]
+pub async fn reorder_rules(caixa: State<'_, Caixa>, ids: Vec<i64>) -> Res<Vec<AutomationRule>> {
+    caixa.reorder_rules(ids).await.map_err(err)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn delete_rule(caixa: State<'_, Caixa>, id: i64) -> Res<()> {
+    caixa.delete_rule(id).await.map_err(err)
+}
+
+/// An inbox's greeting, business hours and chatbot.
+#[tauri::command]
+#[specta::specta]
+pub async fn get_inbox_bot(caixa: State<'_, Caixa>, inbox_id: InboxId) -> Res<InboxBot> {
+    caixa.inbox_bot(inbox_id).await.map_err(err)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn save_inbox_bot(
+    caixa: State<'_, Caixa>,
+    inbox_id: InboxId,
+    settings: BotSettings,
+) -> Res<InboxBot> {
+    caixa.save_inbox_bot(inbox_id, settings).await.map_err(err)
+}
+
 #[tauri::command]
 #[specta::specta]
 pub async fn mark_read(caixa: State<'_, Caixa>, conversation_id: ConversationId) -> Res<()> {

@@ -271,6 +271,66 @@ async runMacro(id: number, conversationIds: number[]) : Promise<Result<MacroRun[
     else return { status: "error", error: e  as any };
 }
 },
+/**
+ * Every automation rule, in the order they run.
+ */
+async listRules() : Promise<Result<AutomationRule[], ErrorPayload>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("list_rules") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Creates (`id` null, runs last) or replaces an automation rule, after checking it.
+ */
+async saveRule(id: number | null, rule: RuleInput) : Promise<Result<AutomationRule, ErrorPayload>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("save_rule", { id, rule }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Sets the order rules run in (`ids` lists every rule once).
+ */
+async reorderRules(ids: number[]) : Promise<Result<AutomationRule[], ErrorPayload>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("reorder_rules", { ids }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async deleteRule(id: number) : Promise<Result<null, ErrorPayload>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("delete_rule", { id }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * An inbox's greeting, business hours and chatbot.
+ */
+async getInboxBot(inboxId: number) : Promise<Result<InboxBot, ErrorPayload>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("get_inbox_bot", { inboxId }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async saveInboxBot(inboxId: number, settings: BotSettings) : Promise<Result<InboxBot, ErrorPayload>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("save_inbox_bot", { inboxId, settings }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
 async markRead(conversationId: number) : Promise<Result<null, ErrorPayload>> {
     try {
     return { status: "ok", data: await TAURI_INVOKE("mark_read", { conversationId }) };
@@ -404,6 +464,54 @@ export type Attachment = { id: number; file_name: string; mime_type: string; siz
  */
 on_server: boolean }
 /**
+ * An automation rule: on an event, when every condition holds, its actions run in order.
+ */
+export type AutomationRule = { id: number; name: string; enabled: boolean; event: RuleEvent; conditions: RuleCondition[]; 
+/**
+ * Macro steps, plus `run_macro`.
+ */
+actions: MacroStep[] }
+/**
+ * An inbox's greeting, business hours and chatbot. With FAQ answers or an agent-bot URL the
+ * bot is on: new conversations start as pending and the bot answers until it hands over.
+ */
+export type BotSettings = { 
+/**
+ * Sent when a customer starts a conversation.
+ */
+greeting?: string | null; business_hours?: BusinessHours | null; 
+/**
+ * Sent (at most once a day per conversation) when a customer writes outside business hours.
+ */
+out_of_office?: string | null; faq?: FaqAnswer[]; 
+/**
+ * Words with which the customer asks for a person; empty = the defaults ("human",
+ * "agent", "person", "humano", "atendente", "pessoa").
+ */
+handover_keywords?: string[]; 
+/**
+ * Sent when the bot hands the conversation over; `None` = say nothing.
+ */
+handover_message?: string | null; 
+/**
+ * The agent bot: each customer message is POSTed here (signed like the API channel) and
+ * its answer sent back.
+ */
+agent_bot_url?: string | null; 
+/**
+ * How long to wait for the agent bot before handing over (1–30 s; 0 = 10 s).
+ */
+agent_bot_timeout_secs?: number }
+/**
+ * Opening hours of an inbox, in its time zone. Several entries may share a day (a lunch
+ * break); a day without entries is closed.
+ */
+export type BusinessHours = { 
+/**
+ * IANA name, e.g. `America/Sao_Paulo`.
+ */
+time_zone: string; days: OpeningHours[] }
+/**
  * A reusable reply, inserted in the reply box by typing `/` and its short code. The content
  * may use `{{contact.name}}`, `{{contact.first_name}}`, `{{agent.name}}` and `{{inbox.name}}`.
  */
@@ -514,6 +622,18 @@ export type CoreEvent =
  */
 { type: "macros_changed" } | 
 /**
+ * Automation rules were created, edited, reordered or deleted.
+ */
+{ type: "rules_changed" } | 
+/**
+ * An inbox's greeting, business hours or bot settings changed.
+ */
+{ type: "bot_settings_changed"; inbox_id: number } | 
+/**
+ * The bot handed a conversation over to a person (worth a notification).
+ */
+{ type: "handed_over"; conversation_id: number } | 
+/**
  * Another process (e.g. `caixa-cli`) wrote to the store, or events were dropped: refetch all.
  */
 { type: "resync" }
@@ -555,6 +675,10 @@ export type ErrorCode = "validation" | "not_found" | "conflict" | "unavailable" 
  */
 export type ErrorPayload = { code: ErrorCode; message: string; fields: FieldError[] }
 /**
+ * A canned answer the bot gives when the customer's message contains one of the keywords.
+ */
+export type FaqAnswer = { keywords: string[]; answer: string }
+/**
  * A field-level validation message, so the UI can put it under the right input.
  */
 export type FieldError = { field: string; message: string }
@@ -563,6 +687,18 @@ export type Inbox = { id: number; name: string; kind: ChannelKind;
  * Public token: identifies the inbox in widget and API URLs. Not a secret.
  */
 token: string; settings: InboxSettings; created_at: number }
+/**
+ * An inbox's bot settings as shown in Settings.
+ */
+export type InboxBot = { inbox_id: number; settings: BotSettings; 
+/**
+ * The bot answers and hands over (FAQ answers or an agent bot are set).
+ */
+active: boolean; 
+/**
+ * The secret that signs requests to the agent bot (`X-Caixa-Signature`), once a URL is set.
+ */
+agent_bot_secret: string | null }
 /**
  * Input to create or edit an inbox.
  */
@@ -668,7 +804,11 @@ export type MacroStep = { step: "action"; action: ConversationAction } |
 /**
  * Snooze for a while from the moment the macro runs.
  */
-{ step: "snooze_for"; minutes: number } | { step: "add_note"; text: string } | { step: "send_message"; text: string }
+{ step: "snooze_for"; minutes: number } | { step: "add_note"; text: string } | { step: "send_message"; text: string } | 
+/**
+ * Automation rules only: runs a macro's steps (macros cannot run macros).
+ */
+{ step: "run_macro"; macro_id: number }
 /**
  * How a mail connection is protected.
  */
@@ -706,7 +846,11 @@ subject: string | null;
 /**
  * E-mail: the message has an HTML body (fetch it with `message_html`).
  */
-has_html: boolean }
+has_html: boolean; 
+/**
+ * Written by the chatbot or an automation rule, not by a person.
+ */
+by_bot: boolean }
 /**
  * An HTML mail body ready for a sandboxed frame (`srcdoc`): a whole document with a strict
  * Content-Security-Policy.
@@ -751,7 +895,78 @@ api_version?: string | null;
  * Advanced: the Graph API server (default `https://graph.facebook.com`).
  */
 api_base_url?: string | null }
+export type OpeningHours = { 
+/**
+ * 1 = Monday … 7 = Sunday.
+ */
+weekday: number; 
+/**
+ * `HH:MM`, 24-hour.
+ */
+open: string; 
+/**
+ * `HH:MM`, after `open`; `24:00` is the end of the day.
+ */
+close: string }
 export type Priority = "none" | "low" | "medium" | "high" | "urgent"
+/**
+ * A condition of an automation rule; a rule runs when all its conditions hold.
+ */
+export type RuleCondition = 
+/**
+ * The conversation is in one of these inboxes.
+ */
+{ when: "inbox"; inbox_ids: number[] } | 
+/**
+ * The conversation's channel is one of these kinds.
+ */
+{ when: "channel_kind"; kinds: ChannelKind[] } | 
+/**
+ * The customer's message contains one of these words or phrases (case-insensitive).
+ * Never holds on `conversation_updated`, which has no message.
+ */
+{ when: "message_contains"; words: string[] } | 
+/**
+ * The contact's e-mail matches a pattern; `*` matches anything (`*@acme.com`).
+ */
+{ when: "contact_email"; pattern: string } | 
+/**
+ * The contact's phone matches a pattern; `*` matches anything (`+55*`).
+ */
+{ when: "contact_phone"; pattern: string } | 
+/**
+ * The conversation's status is one of these.
+ */
+{ when: "status"; statuses: ConversationStatus[] } | 
+/**
+ * The conversation carries (`present`) or lacks this label.
+ */
+{ when: "label"; label: string; present: boolean } | 
+/**
+ * Now is inside (or outside) the inbox's business hours (an inbox without hours is
+ * always inside).
+ */
+{ when: "business_hours"; inside: boolean }
+/**
+ * What an automation rule listens to.
+ */
+export type RuleEvent = 
+/**
+ * A customer started a new conversation (its first message is stored).
+ */
+"conversation_created" | 
+/**
+ * A customer's message arrived (also the first one of a new conversation).
+ */
+"message_received" | 
+/**
+ * A conversation action changed it (status, assignee, priority, labels, snooze, mute).
+ */
+"conversation_updated"
+/**
+ * What the user edits to create or change a rule.
+ */
+export type RuleInput = { name: string; enabled: boolean; event: RuleEvent; conditions: RuleCondition[]; actions: MacroStep[] }
 /**
  * One search result; `snippet` marks matches between `\u{2}` and `\u{3}`.
  */
