@@ -48,6 +48,8 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             commands::delete_rule,
             commands::get_inbox_bot,
             commands::save_inbox_bot,
+            commands::whatsapp_templates,
+            commands::send_template,
             commands::mark_read,
             commands::retry_message,
             commands::search,

@@ -328,6 +328,32 @@ pub async fn save_inbox_bot(
     caixa.save_inbox_bot(inbox_id, settings).await.map_err(err)
 }
 
+/// The approved message templates of a WhatsApp inbox.
+#[tauri::command]
+#[specta::specta]
+pub async fn whatsapp_templates(
+    caixa: State<'_, Caixa>,
+    inbox_id: InboxId,
+) -> Res<Vec<WhatsAppTemplate>> {
+    caixa.whatsapp_templates(inbox_id).await.map_err(err)
+}
+
+/// Sends an approved WhatsApp template with its parameters (works after the 24-hour window).
+#[tauri::command]
+#[specta::specta]
+pub async fn send_template(
+    caixa: State<'_, Caixa>,
+    conversation_id: ConversationId,
+    name: String,
+    language: String,
+    parameters: Vec<String>,
+) -> Res<Message> {
+    caixa
+        .send_template(conversation_id, &name, &language, parameters)
+        .await
+        .map_err(err)
+}
+
 #[tauri::command]
 #[specta::specta]
 pub async fn mark_read(caixa: State<'_, Caixa>, conversation_id: ConversationId) -> Res<()> {

@@ -301,6 +301,9 @@ enum AddKind {
         /// The webhook verify token to give Meta (default: generated)
         #[arg(long)]
         verify_token: Option<String>,
+        /// The WhatsApp Business Account ID (API Setup), to offer its message templates
+        #[arg(long)]
+        business_account_id: Option<String>,
         /// Read the access token and the app secret from the first two lines of stdin
         #[arg(long)]
         secrets_stdin: bool,
@@ -1064,6 +1067,7 @@ async fn inbox(data_dir: Option<PathBuf>, command: InboxCommand) -> anyhow::Resu
                     common,
                     phone_number_id,
                     verify_token,
+                    business_account_id,
                     secrets_stdin,
                     api_version,
                     api_base_url,
@@ -1079,6 +1083,7 @@ async fn inbox(data_dir: Option<PathBuf>, command: InboxCommand) -> anyhow::Resu
                         phone_number_id,
                         display_phone: None,
                         verify_token: verify_token.unwrap_or_default(),
+                        business_account_id,
                         api_version,
                         api_base_url,
                     };

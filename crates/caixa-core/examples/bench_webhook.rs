@@ -28,6 +28,7 @@ async fn main() {
             name: "bench".into(),
             settings: InboxSettings::WhatsApp(WhatsAppSettings {
                 phone_number_id: "106540352242922".into(),
+                business_account_id: None,
                 display_phone: None,
                 verify_token: String::new(),
                 api_version: None,

@@ -773,7 +773,7 @@ impl Caixa {
                         None => "a while".to_string(),
                     };
                     let only = if row.channel == ChannelKind::WhatsApp {
-                        " WhatsApp only delivers approved templates now (not supported in Caixa yet)."
+                        " WhatsApp only delivers an approved message template now: send one with the template button."
                     } else {
                         ""
                     };
@@ -792,6 +792,20 @@ impl Caixa {
         } else {
             String::new()
         };
+        self.store_reply(conversation_id, content, private, files, None)
+            .await
+    }
+
+    /// Stores a checked reply or note (with its files, and the template it is sent as) and
+    /// wakes the outbox.
+    pub(crate) async fn store_reply(
+        &self,
+        conversation_id: ConversationId,
+        content: String,
+        private: bool,
+        files: Vec<StagedFile>,
+        template: Option<messages::TemplateRef>,
+    ) -> Result<Message> {
         let preview = if content.is_empty() {
             files
                 .iter()
@@ -843,6 +857,9 @@ impl Caixa {
                             remote: None,
                         },
                     )?;
+                }
+                if let Some(t) = &template {
+                    messages::set_template(tx, id, t)?;
                 }
                 conversations::touch(tx, conversation_id, kind, &preview, now, false)?;
                 messages::get(tx, id)

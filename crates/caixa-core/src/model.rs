@@ -259,6 +259,10 @@ pub struct WhatsAppSettings {
     /// The token Meta sends when registering the webhook; generated when left empty.
     #[serde(default)]
     pub verify_token: String,
+    /// The WhatsApp Business Account ID (API Setup): where the message templates offered
+    /// outside the 24-hour window are listed. Without it no template can be sent.
+    #[serde(default)]
+    pub business_account_id: Option<String>,
     /// Advanced: the Graph API version (default `v21.0`).
     #[serde(default)]
     pub api_version: Option<String>,
@@ -557,6 +561,21 @@ pub enum MacroStep {
     RunMacro {
         macro_id: i64,
     },
+}
+
+/// An approved WhatsApp message template: the only thing WhatsApp delivers outside the
+/// 24-hour customer window.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
+pub struct WhatsAppTemplate {
+    pub name: String,
+    /// e.g. `en_US`, `pt_BR`.
+    pub language: String,
+    /// `MARKETING`, `UTILITY` or `AUTHENTICATION`.
+    pub category: String,
+    /// The body text with positional parameters `{{1}}`, `{{2}}`…
+    pub body: String,
+    /// How many parameters the body needs.
+    pub parameters: u32,
 }
 
 /// What an automation rule listens to.

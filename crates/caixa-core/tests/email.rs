@@ -280,10 +280,14 @@ async fn customer_mail_arrives_reply_threads_and_answer_reopens() {
     );
     let reply_id = m.message_id().unwrap().to_string();
     // The server may deliver before the outbox has recorded the send: wait for the record.
-    wait_for("the reply recorded as sent", Duration::from_secs(10), || async {
-        let m = engine.caixa.get_message(reply.id).await.unwrap();
-        (m.delivery == Some(Delivery::Sent)).then_some(())
-    })
+    wait_for(
+        "the reply recorded as sent",
+        Duration::from_secs(10),
+        || async {
+            let m = engine.caixa.get_message(reply.id).await.unwrap();
+            (m.delivery == Some(Delivery::Sent)).then_some(())
+        },
+    )
     .await;
     assert_eq!(
         engine.caixa.get_message(note.id).await.unwrap().delivery,

@@ -70,6 +70,7 @@ fn input(fake: &WhatsAppFake, token: &str, app_secret: Option<&str>) -> InboxInp
         name: "Acme WhatsApp".into(),
         settings: InboxSettings::WhatsApp(WhatsAppSettings {
             phone_number_id: PHONE_ID.into(),
+            business_account_id: None,
             display_phone: None,
             verify_token: "my-verify-token".into(),
             api_version: None,
@@ -303,4 +304,117 @@ async fn window_and_throughput_limits() {
         .send_message(row.id, "Bem-vinda de volta", false, &[])
         .await
         .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn approved_templates_reach_the_customer_after_the_window() {
+    let (engine, _fake, number, view) = setup().await;
+    let inbox = view.inbox.id;
+    let hook = view.endpoint_url.clone().unwrap();
+    let text = number.webhook_text(CUSTOMER, "Ana", "oi");
+    assert_eq!(engine.deliver(&hook, &text, Some(APP_SECRET)).await, 200);
+    let id = engine
+        .caixa
+        .list_conversations(ConversationFilter::default(), None, 10)
+        .await
+        .unwrap()
+        .items[0]
+        .id;
+
+    // Without the business account ID there is nowhere to list templates from: say so.
+    let err = engine.caixa.whatsapp_templates(inbox).await.unwrap_err();
+    assert!(err.to_string().contains("Business Account ID"), "{err}");
+
+    let mut settings = match view.inbox.settings.clone() {
+        InboxSettings::WhatsApp(w) => w,
+        other => panic!("{other:?}"),
+    };
+    settings.business_account_id = Some(number.business_account_id());
+    engine
+        .caixa
+        .update_inbox(
+            inbox,
+            InboxInput {
+                name: view.inbox.name.clone(),
+                settings: InboxSettings::WhatsApp(settings),
+                password: None,
+                webhook_secret: None,
+            },
+        )
+        .await
+        .unwrap();
+    number.add_template(
+        "order_update",
+        "pt_BR",
+        "UTILITY",
+        "APPROVED",
+        "Olá {{1}}, seu pedido {{2}} foi enviado.",
+    );
+    number.add_template("promo", "pt_BR", "MARKETING", "PENDING", "Oferta!");
+    // More than one page (the core asks for 100 per page).
+    for i in 0..120 {
+        number.add_template(&format!("notice_{i}"), "en_US", "UTILITY", "APPROVED", "Hi");
+    }
+    let templates = engine.caixa.whatsapp_templates(inbox).await.unwrap();
+    assert_eq!(templates.len(), 121, "approved only, every page");
+    let order = templates.iter().find(|t| t.name == "order_update").unwrap();
+    assert_eq!(order.parameters, 2);
+    assert_eq!(order.language, "pt_BR");
+    assert_eq!(order.category, "UTILITY");
+
+    // The window closes: free text is refused, a template goes out.
+    engine
+        .caixa
+        .store()
+        .write(|tx| {
+            tx.execute(
+                "UPDATE conversations SET last_incoming_at = last_incoming_at - 25 * 3600 * 1000",
+                [],
+            )?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    assert!(engine
+        .caixa
+        .send_message(id, "Ainda aí?", false, &[])
+        .await
+        .is_err());
+    let err = engine
+        .caixa
+        .send_template(id, "order_update", "pt_BR", vec!["Ana".into()])
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("needs 2"), "{err}");
+    let err = engine
+        .caixa
+        .send_template(id, "promo", "pt_BR", vec![])
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("no approved template"), "{err}");
+    let sent = engine
+        .caixa
+        .send_template(id, "order_update", "pt_BR", vec!["Ana".into(), "42".into()])
+        .await
+        .unwrap();
+    assert_eq!(sent.content, "Olá Ana, seu pedido 42 foi enviado.");
+    wait_for("template sent", Duration::from_secs(10), || async {
+        let m = engine.caixa.get_message(sent.id).await.unwrap();
+        (m.delivery == Some(Delivery::Sent)).then_some(())
+    })
+    .await;
+    let out = number.sent_messages().pop().unwrap();
+    assert_eq!(out.kind, "template");
+    assert_eq!(out.to, CUSTOMER);
+    assert_eq!(
+        out.body["template"],
+        serde_json::json!({
+            "name": "order_update",
+            "language": {"code": "pt_BR"},
+            "components": [{"type": "body", "parameters": [
+                {"type": "text", "text": "Ana"},
+                {"type": "text", "text": "42"}
+            ]}]
+        })
+    );
 }

@@ -180,6 +180,8 @@ struct Number {
     display_phone_number: String,
     verified_name: String,
     waba_id: String,
+    /// Message templates of the number's business account (Graph objects, as listed).
+    templates: Vec<Value>,
     sent: Vec<WhatsAppSent>,
     // wa_id → unix time of the customer's last message.
     last_inbound: HashMap<String, i64>,
@@ -246,6 +248,7 @@ impl WhatsAppFake {
                 display_phone_number: display_phone_number.to_owned(),
                 verified_name: verified_name.to_owned(),
                 waba_id: ids::digits(15),
+                templates: Vec::new(),
                 sent: Vec::new(),
                 last_inbound: HashMap::new(),
             },
@@ -281,6 +284,37 @@ impl WhatsAppFake {
 impl WhatsAppNumber {
     pub fn id(&self) -> &str {
         &self.id
+    }
+
+    /// The WhatsApp Business Account the number belongs to (its templates live there).
+    pub fn business_account_id(&self) -> String {
+        self.with(|i| i.numbers.get(&self.id).map(|n| n.waba_id.clone()))
+            .unwrap_or_default()
+    }
+
+    /// Adds a message template to the number's business account. `body` may hold positional
+    /// parameters `{{1}}`, `{{2}}`…; `status` is `APPROVED`, `PENDING` or `REJECTED`.
+    pub fn add_template(
+        &self,
+        name: &str,
+        language: &str,
+        category: &str,
+        status: &str,
+        body: &str,
+    ) {
+        self.with(|i| {
+            if let Some(n) = i.numbers.get_mut(&self.id) {
+                n.templates.push(json!({
+                    "name": name,
+                    "parameter_format": "POSITIONAL",
+                    "components": [{"type": "BODY", "text": body}],
+                    "language": language,
+                    "status": status,
+                    "category": category,
+                    "id": ids::digits(16),
+                }));
+            }
+        })
     }
 
     fn with<R>(&self, f: impl FnOnce(&mut Inner) -> R) -> R {
@@ -488,6 +522,7 @@ impl Provider for State {
             ("GET", ["whatsapp_business", "attachments"]) => self.download(&request),
             ("POST", [number, "messages"]) => self.send(number, &request),
             ("POST", [number, "media"]) => self.upload(number, &request),
+            ("GET", [waba, "message_templates"]) => self.templates(waba, &request),
             ("GET", [id]) => self.get_object(id, &request),
             ("DELETE", [id]) => self.delete_media(id),
             ("GET", [id, ..]) | ("POST", [id, ..]) | ("DELETE", [id, ..]) => {
@@ -609,6 +644,62 @@ impl State {
             .unwrap_or_else(|| "application/octet-stream".into());
         let id = store_media(&mut inner, number, &mime, file.data);
         server::json(200, &json!({"id": id}))
+    }
+
+    /// `GET /{waba-id}/message_templates`: filtered by `status` and `name`, `limit` per page
+    /// (default 25) with cursor paging (`after`, `paging.next`).
+    fn templates(&self, waba: &str, request: &Recorded) -> Response {
+        let inner = lock(&self.inner);
+        let Some(all) = inner
+            .numbers
+            .values()
+            .find(|n| n.waba_id == waba)
+            .map(|n| n.templates.clone())
+        else {
+            return graph::unknown_object("GET", waba);
+        };
+        let query: HashMap<String, String> = request.query_pairs().into_iter().collect();
+        let field_eq = |t: &Value, key: &str| {
+            query.get(key).is_none_or(|want| {
+                t[key]
+                    .as_str()
+                    .is_some_and(|v| v.eq_ignore_ascii_case(want))
+            })
+        };
+        let matching: Vec<Value> = all
+            .into_iter()
+            .filter(|t| field_eq(t, "status") && field_eq(t, "name"))
+            .collect();
+        let limit: usize = query
+            .get("limit")
+            .and_then(|l| l.parse().ok())
+            .filter(|&l| l > 0)
+            .unwrap_or(25);
+        let start: usize = query
+            .get("after")
+            .and_then(|a| base64::engine::general_purpose::STANDARD.decode(a).ok())
+            .and_then(|b| String::from_utf8(b).ok())
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let page: Vec<Value> = matching.iter().skip(start).take(limit).cloned().collect();
+        let cursor = |i: usize| base64::engine::general_purpose::STANDARD.encode(i.to_string());
+        let end = start + page.len();
+        let mut paging = json!({"cursors": {"before": cursor(start), "after": cursor(end)}});
+        if end < matching.len() {
+            let base = self.base_url.get().cloned().unwrap_or_default();
+            let mut next = url::Url::parse(&format!("{base}{}", request.path)).expect("own URL");
+            {
+                let mut q = next.query_pairs_mut();
+                for (k, v) in &query {
+                    if k != "after" {
+                        q.append_pair(k, v);
+                    }
+                }
+                q.append_pair("after", &cursor(end));
+            }
+            paging["next"] = json!(next.to_string());
+        }
+        server::json(200, &json!({"data": page, "paging": paging}))
     }
 
     fn get_object(&self, id: &str, request: &Recorded) -> Response {

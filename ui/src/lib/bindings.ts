@@ -331,6 +331,28 @@ async saveInboxBot(inboxId: number, settings: BotSettings) : Promise<Result<Inbo
     else return { status: "error", error: e  as any };
 }
 },
+/**
+ * The approved message templates of a WhatsApp inbox.
+ */
+async whatsappTemplates(inboxId: number) : Promise<Result<WhatsAppTemplate[], ErrorPayload>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("whatsapp_templates", { inboxId }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Sends an approved WhatsApp template with its parameters (works after the 24-hour window).
+ */
+async sendTemplate(conversationId: number, name: string, language: string, parameters: string[]) : Promise<Result<Message, ErrorPayload>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("send_template", { conversationId, name, language, parameters }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
 async markRead(conversationId: number) : Promise<Result<null, ErrorPayload>> {
     try {
     return { status: "ok", data: await TAURI_INVOKE("mark_read", { conversationId }) };
@@ -1034,6 +1056,11 @@ display_phone?: string | null;
  */
 verify_token?: string; 
 /**
+ * The WhatsApp Business Account ID (API Setup): where the message templates offered
+ * outside the 24-hour window are listed. Without it no template can be sent.
+ */
+business_account_id?: string | null; 
+/**
  * Advanced: the Graph API version (default `v21.0`).
  */
 api_version?: string | null; 
@@ -1041,6 +1068,27 @@ api_version?: string | null;
  * Advanced: the Graph API server (default `https://graph.facebook.com`).
  */
 api_base_url?: string | null }
+/**
+ * An approved WhatsApp message template: the only thing WhatsApp delivers outside the
+ * 24-hour customer window.
+ */
+export type WhatsAppTemplate = { name: string; 
+/**
+ * e.g. `en_US`, `pt_BR`.
+ */
+language: string; 
+/**
+ * `MARKETING`, `UTILITY` or `AUTHENTICATION`.
+ */
+category: string; 
+/**
+ * The body text with positional parameters `{{1}}`, `{{2}}`…
+ */
+body: string; 
+/**
+ * How many parameters the body needs.
+ */
+parameters: number }
 /**
  * Settings of an X (Twitter) direct-message inbox. The OAuth 2.0 user token is in the OS
  * keychain, never here.

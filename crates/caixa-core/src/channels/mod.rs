@@ -31,6 +31,18 @@ pub enum SendError {
     Offline(String),
 }
 
+impl SendError {
+    /// The reason in words.
+    pub fn reason(&self) -> &str {
+        match self {
+            SendError::Transient(r)
+            | SendError::Permanent(r)
+            | SendError::Offline(r)
+            | SendError::RateLimited { reason: r, .. } => r,
+        }
+    }
+}
+
 /// What one verified webhook delivery asks of the store.
 #[derive(Debug, Default)]
 pub struct Inbound {

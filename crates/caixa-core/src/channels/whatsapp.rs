@@ -13,7 +13,10 @@ use serde_json::{json, Value};
 use super::{Inbound, SendError, Sent};
 use crate::caixa::{Caixa, IncomingOwned};
 use crate::ingest::IncomingFile;
-use crate::model::{Delivery, InboxId, WhatsAppSettings};
+use crate::model::{
+    ChannelKind, ConversationId, Delivery, InboxId, InboxSettings, Message, WhatsAppSettings,
+    WhatsAppTemplate,
+};
 use crate::store::{attachments, messages};
 
 pub const DEFAULT_API: &str = "https://graph.facebook.com";
@@ -372,6 +375,34 @@ pub async fn send(
         .read(move |c| attachments::files_of(c, id))
         .await
         .map_err(|e| SendError::Transient(format!("cannot read the reply's files: {e}")))?;
+    let template = caixa
+        .store()
+        .read(move |c| messages::template_of(c, id))
+        .await
+        .map_err(|e| SendError::Transient(format!("cannot read the reply's template: {e}")))?;
+    if let Some(t) = template {
+        let parameters: Vec<Value> = t
+            .parameters
+            .iter()
+            .map(|p| json!({"type": "text", "text": p}))
+            .collect();
+        let mut template = json!({"name": t.name, "language": {"code": t.language}});
+        if !parameters.is_empty() {
+            template["components"] = json!([{"type": "body", "parameters": parameters}]);
+        }
+        let body = json!({
+            "messaging_product": "whatsapp",
+            "recipient_type": "individual",
+            "to": to,
+            "type": "template",
+            "template": template,
+        });
+        let wamid = post_message(http, &url, &token, &body).await?;
+        return Ok(Sent {
+            delivery: Delivery::Sent,
+            source_id: Some(wamid),
+        });
+    }
     let mut first = None;
     if !q.content.trim().is_empty() {
         let body = json!({
@@ -512,5 +543,196 @@ mod tests {
             graph_failure(reqwest::StatusCode::BAD_GATEWAY, "<html>"),
             SendError::Transient(_)
         ));
+    }
+}
+
+/// One template as `GET /{waba-id}/message_templates` lists it.
+#[derive(Debug, Deserialize)]
+struct GraphTemplate {
+    name: String,
+    language: String,
+    #[serde(default)]
+    category: String,
+    #[serde(default)]
+    components: Vec<GraphComponent>,
+}
+
+#[derive(Debug, Deserialize)]
+struct GraphComponent {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    text: Option<String>,
+}
+
+/// How many `{{n}}` parameters a template body uses (the highest n).
+fn parameter_count(body: &str) -> u32 {
+    let mut highest = 0;
+    let mut rest = body;
+    while let Some(start) = rest.find("{{") {
+        rest = &rest[start + 2..];
+        if let Some(end) = rest.find("}}") {
+            if let Ok(n) = rest[..end].trim().parse::<u32>() {
+                highest = highest.max(n);
+            }
+            rest = &rest[end + 2..];
+        }
+    }
+    highest
+}
+
+/// The body with `{{n}}` replaced by the n-th parameter.
+pub fn fill_template(body: &str, parameters: &[String]) -> String {
+    let mut out = body.to_string();
+    for (i, p) in parameters.iter().enumerate() {
+        out = out.replace(&format!("{{{{{}}}}}", i + 1), p);
+    }
+    out
+}
+
+/// The business account's approved templates (following `paging.next`, at most 10 pages).
+pub async fn templates(
+    http: &reqwest::Client,
+    settings: &WhatsAppSettings,
+    token: &str,
+) -> Result<Vec<WhatsAppTemplate>, SendError> {
+    let Some(waba) = settings
+        .business_account_id
+        .as_deref()
+        .filter(|w| !w.trim().is_empty())
+    else {
+        return Err(SendError::Permanent(
+            "Set the WhatsApp Business Account ID in the inbox settings (Meta App Dashboard → WhatsApp → API Setup) to use message templates.".into(),
+        ));
+    };
+    let mut url = format!(
+        "{}/{}/message_templates?status=APPROVED&fields=name,language,status,category,components&limit=100",
+        base(settings),
+        waba.trim()
+    );
+    let mut out = Vec::new();
+    for _ in 0..10 {
+        let res = http
+            .get(&url)
+            .bearer_auth(token)
+            .send()
+            .await
+            .map_err(http_failure)?;
+        let status = res.status();
+        let text = res.text().await.unwrap_or_default();
+        if !status.is_success() {
+            return Err(graph_failure(status, &text));
+        }
+        #[derive(Deserialize)]
+        struct Page {
+            data: Vec<GraphTemplate>,
+            #[serde(default)]
+            paging: Option<Value>,
+        }
+        let page: Page = serde_json::from_str(&text).map_err(|e| {
+            SendError::Transient(format!("WhatsApp listed templates in an unknown form: {e}"))
+        })?;
+        out.extend(page.data.into_iter().map(|t| {
+            let body = t
+                .components
+                .iter()
+                .find(|c| c.kind.eq_ignore_ascii_case("BODY"))
+                .and_then(|c| c.text.clone())
+                .unwrap_or_default();
+            WhatsAppTemplate {
+                parameters: parameter_count(&body),
+                name: t.name,
+                language: t.language,
+                category: t.category,
+                body,
+            }
+        }));
+        match page
+            .paging
+            .as_ref()
+            .and_then(|p| p["next"].as_str())
+            .map(str::to_string)
+        {
+            Some(next) => url = next,
+            None => break,
+        }
+    }
+    Ok(out)
+}
+
+impl Caixa {
+    /// The approved templates of a WhatsApp inbox's business account.
+    pub async fn whatsapp_templates(
+        &self,
+        inbox_id: InboxId,
+    ) -> crate::Result<Vec<WhatsAppTemplate>> {
+        let inbox = self.get_inbox(inbox_id).await?;
+        let InboxSettings::WhatsApp(settings) = &inbox.settings else {
+            return Err(crate::Error::Conflict(
+                "message templates exist only for WhatsApp inboxes".into(),
+            ));
+        };
+        let token = self.inbox_secret(inbox_id).await?;
+        templates(&self.inner.http, settings, &token)
+            .await
+            .map_err(|e| crate::Error::Unavailable(e.reason().to_string()))
+    }
+
+    /// Sends an approved template (the only reply WhatsApp delivers once the 24-hour window
+    /// has closed), with its `{{n}}` parameters filled in. Stored like any reply, its text being
+    /// the filled-in body.
+    pub async fn send_template(
+        &self,
+        conversation_id: ConversationId,
+        name: &str,
+        language: &str,
+        parameters: Vec<String>,
+    ) -> crate::Result<Message> {
+        let row = self.get_conversation(conversation_id).await?;
+        if row.channel != ChannelKind::WhatsApp {
+            return Err(crate::Error::field(
+                "template",
+                "Templates can only be sent in WhatsApp conversations.",
+            ));
+        }
+        let template = self
+            .whatsapp_templates(row.inbox_id)
+            .await?
+            .into_iter()
+            .find(|t| t.name == name && t.language == language)
+            .ok_or_else(|| {
+                crate::Error::field(
+                    "template",
+                    format!("There is no approved template “{name}” in {language}."),
+                )
+            })?;
+        let parameters: Vec<String> = parameters
+            .into_iter()
+            .map(|p| p.trim().to_string())
+            .collect();
+        if parameters.len() != template.parameters as usize
+            || parameters.iter().any(String::is_empty)
+        {
+            return Err(crate::Error::field(
+                "parameters",
+                format!(
+                    "“{name}” needs {} value(s), none of them empty.",
+                    template.parameters
+                ),
+            ));
+        }
+        let content = crate::caixa::check_content(&fill_template(&template.body, &parameters))?;
+        self.store_reply(
+            conversation_id,
+            content,
+            false,
+            Vec::new(),
+            Some(messages::TemplateRef {
+                name: template.name,
+                language: template.language,
+                parameters,
+            }),
+        )
+        .await
     }
 }

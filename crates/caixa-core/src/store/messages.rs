@@ -130,6 +130,43 @@ pub fn insert(conn: &Connection, m: &NewMessage<'_>) -> Result<Option<MessageId>
     Ok((n > 0).then(|| conn.last_insert_rowid()))
 }
 
+/// The WhatsApp template a reply is sent as.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TemplateRef {
+    pub name: String,
+    pub language: String,
+    pub parameters: Vec<String>,
+}
+
+pub fn set_template(conn: &Connection, id: MessageId, t: &TemplateRef) -> Result<()> {
+    let parameters =
+        serde_json::to_string(&t.parameters).map_err(|e| Error::Internal(e.to_string()))?;
+    conn.prepare_cached(
+        "INSERT INTO message_templates (message_id, name, language, parameters)
+         VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![id, t.name, t.language, parameters])?;
+    Ok(())
+}
+
+pub fn template_of(conn: &Connection, id: MessageId) -> Result<Option<TemplateRef>> {
+    let row: Option<(String, String, String)> = conn
+        .prepare_cached(
+            "SELECT name, language, parameters FROM message_templates WHERE message_id = ?1",
+        )?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    row.map(|(name, language, p)| {
+        Ok(TemplateRef {
+            name,
+            language,
+            parameters: serde_json::from_str(&p)
+                .map_err(|e| Error::Internal(format!("template parameters: {e}")))?,
+        })
+    })
+    .transpose()
+}
+
 /// An outgoing message waiting for the outbox worker.
 #[derive(Debug, Clone)]
 pub struct Queued {

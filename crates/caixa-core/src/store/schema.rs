@@ -12,6 +12,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(V6),
         M::up(V7),
         M::up(V8),
+        M::up(V9),
     ])
 }
 
@@ -285,6 +286,17 @@ CREATE TABLE inbox_bots (
 ) STRICT;
 
 ALTER TABLE messages ADD COLUMN by_bot INTEGER NOT NULL DEFAULT 0;
+"#;
+
+/// V9: replies sent as a WhatsApp template (outside the 24-hour window): which template, in
+/// which language, with which parameters. The message's content is the filled-in body.
+const V9: &str = r#"
+CREATE TABLE message_templates (
+    message_id INTEGER PRIMARY KEY REFERENCES messages(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    language TEXT NOT NULL,
+    parameters TEXT NOT NULL
+) STRICT;
 "#;
 
 #[cfg(test)]
