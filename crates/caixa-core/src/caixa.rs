@@ -113,6 +113,8 @@ pub(crate) struct Inner {
     inbox_states: RwLock<HashMap<InboxId, InboxState>>,
     pub(crate) workers: crate::channels::workers::Workers,
     pub(crate) automation: crate::automation::Queue,
+    /// Signs public links to reply files (see `gateway::media`).
+    pub(crate) media_key: tokio::sync::OnceCell<String>,
     tls: OnceLock<std::result::Result<TlsSetup, String>>,
     started: AtomicBool,
 }
@@ -157,6 +159,7 @@ impl Caixa {
                 inbox_states: RwLock::new(HashMap::new()),
                 workers: crate::channels::workers::Workers::default(),
                 automation: crate::automation::Queue::default(),
+                media_key: tokio::sync::OnceCell::new(),
                 tls: OnceLock::new(),
                 started: AtomicBool::new(false),
             }),

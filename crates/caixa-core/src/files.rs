@@ -14,10 +14,35 @@ pub const MAX_REPLY_FILES_BYTES: i64 = 25 * 1024 * 1024;
 
 /// Channels whose replies can carry files.
 pub fn sends_files(kind: ChannelKind) -> bool {
+    !matches!(kind, ChannelKind::Website | ChannelKind::Api)
+}
+
+/// Channels whose provider downloads reply files from a public link to the gateway.
+pub fn files_by_link(kind: ChannelKind) -> bool {
     matches!(
         kind,
-        ChannelKind::Email | ChannelKind::Telegram | ChannelKind::WhatsApp
+        ChannelKind::Twilio | ChannelKind::Line | ChannelKind::Instagram
     )
+}
+
+/// Why the channel's provider would refuse a file of this type, if it would.
+pub fn refuses_file(kind: ChannelKind, mime: &str) -> Option<&'static str> {
+    let image = matches!(mime, "image/jpeg" | "image/png");
+    match kind {
+        ChannelKind::Line if !image => Some("LINE bots can send only JPEG or PNG images."),
+        ChannelKind::Instagram
+            if !(image
+                || mime == "image/gif"
+                || mime == "video/mp4"
+                || mime.starts_with("audio/")) =>
+        {
+            Some("Instagram takes only images, MP4 videos and audio.")
+        }
+        ChannelKind::X if !(image || matches!(mime, "image/gif" | "image/webp")) => {
+            Some("Caixa sends X direct messages only images and GIFs.")
+        }
+        _ => None,
+    }
 }
 
 impl Caixa {
@@ -54,6 +79,31 @@ impl Caixa {
                         kind.label()
                     ),
                 ));
+            }
+            if files_by_link(kind) {
+                if let Some(why) = crate::gateway::media::public_url_missing(self, kind) {
+                    return Err(Error::field("attachments", why));
+                }
+            }
+            if kind == ChannelKind::Line && files.len() > 4 {
+                return Err(Error::field(
+                    "attachments",
+                    "LINE takes at most 4 images with a reply.",
+                ));
+            }
+            if kind == ChannelKind::X && files.len() > 1 {
+                return Err(Error::field(
+                    "attachments",
+                    "X sends one file per message: attach one, send, then the next.",
+                ));
+            }
+            for f in files {
+                if let Some(why) = refuses_file(kind, &f.mime_type) {
+                    return Err(Error::field(
+                        "attachments",
+                        format!("{}: {why}", f.file_name),
+                    ));
+                }
             }
         }
         let data_dir = self.config().data_dir.clone();

@@ -171,7 +171,8 @@ async fn sms_in_and_out_without_repeats() {
         "{form:?}"
     );
 
-    // Files cannot go out through Twilio (it fetches media from a public URL).
+    // Twilio fetches files from a public URL; this engine has none, so files are refused
+    // up front (tests/files_out.rs sends them through a public gateway).
     let picked = engine.dir.path().join("menu.pdf");
     std::fs::write(&picked, b"%PDF").unwrap();
     let staged = engine.caixa.stage_file(picked).await.unwrap();
@@ -180,7 +181,7 @@ async fn sms_in_and_out_without_repeats() {
         .send_message(row.id, "menu", false, &[staged])
         .await
         .unwrap_err();
-    assert!(err.to_string().contains("cannot carry files"), "{err}");
+    assert!(err.to_string().contains("CAIXA_PUBLIC_URL"), "{err}");
 
     // Restart: the cursor means nothing is stored twice; new messages still arrive.
     let before = engine.count("SELECT COUNT(*) FROM messages").await;

@@ -12,6 +12,9 @@
 //!   `POST /2/dm_conversations/{dm_conversation_id}/messages` with `{"text"}` and/or
 //!   `{"attachments":[{"media_id"}]}` → 201 `{"data":{"dm_conversation_id","dm_event_id"}}`.
 //! - `GET /2/users/me` (with `user.fields`).
+//! - `POST /2/media/upload` (multipart: `media` file, `media_category` `dm_image`, `dm_gif`,
+//!   `dm_video`, `tweet_image`…, optional `media_type`) → `{"data":{"id","media_key","size",
+//!   "expires_after_secs"}}`; a DM may attach only media uploaded this way.
 //!
 //! Auth: `Authorization: Bearer <OAuth 2.0 user token>`; otherwise 401
 //! `{"title":"Unauthorized","type":"about:blank","status":401,"detail":"Unauthorized"}`.
@@ -45,11 +48,12 @@ use crate::{clock, ids};
 const SNOWFLAKE_EPOCH_MS: i64 = 1_288_834_974_657;
 const WINDOW_SECS: i64 = 15 * 60;
 /// Endpoints with their per-window request limits (user context).
-const ENDPOINTS: [(&str, u32); 4] = [
+const ENDPOINTS: [(&str, u32); 5] = [
     ("GET dm_events", 300),
     ("GET conversation dm_events", 300),
     ("POST messages", 200),
     ("GET users/me", 75),
+    ("POST media/upload", 500),
 ];
 
 /// A message the authenticated user sent.
@@ -87,6 +91,8 @@ struct Inner {
     accounts: HashMap<String, Account>,
     buckets: HashMap<&'static str, Bucket>,
     last_snowflake: i64,
+    /// Uploaded media by id: (category, content type, bytes).
+    uploads: HashMap<String, (String, String, Vec<u8>)>,
 }
 
 struct Account {
@@ -225,6 +231,11 @@ impl Inner {
 }
 
 impl XFake {
+    /// An uploaded media item: `(media_category, content type, bytes)`.
+    pub fn upload(&self, media_id: &str) -> Option<(String, String, Vec<u8>)> {
+        lock(&self.state.inner).uploads.get(media_id).cloned()
+    }
+
     /// Starts the fake on 127.0.0.1 (random port) on the current tokio runtime.
     pub async fn start() -> Self {
         let now = clock::now_unix();
@@ -232,6 +243,7 @@ impl XFake {
             inner: Mutex::new(Inner {
                 users: HashMap::new(),
                 accounts: HashMap::new(),
+                uploads: HashMap::new(),
                 buckets: ENDPOINTS
                     .iter()
                     .map(|(name, limit)| {
@@ -425,6 +437,7 @@ impl Provider for State {
             ("GET", ["2", "dm_conversations", .., "dm_events"]) => "GET conversation dm_events",
             ("POST", ["2", "dm_conversations", .., "messages"]) => "POST messages",
             ("GET", ["2", "users", "me"]) => "GET users/me",
+            ("POST", ["2", "media", "upload"]) => "POST media/upload",
             _ => return problem(404, "Not Found Error", "Sorry, that page does not exist."),
         };
         let now = clock::now_unix();
@@ -456,6 +469,7 @@ impl Provider for State {
             ["2", "dm_conversations", "with", participant, "messages"] => {
                 send(&mut inner, &token, participant, &request)
             }
+            ["2", "media", "upload"] => upload(&mut inner, &request),
             ["2", "dm_conversations", conversation, "messages"] => {
                 let me = inner.accounts[&token].user_id.clone();
                 match conversation.split_once('-') {
@@ -679,6 +693,52 @@ fn list_events(
     server::json(200, &Value::Object(body))
 }
 
+/// `POST /2/media/upload` (one-shot multipart upload).
+fn upload(inner: &mut Inner, request: &Recorded) -> Response {
+    let content_type = request.header("content-type").unwrap_or("");
+    let parts = crate::multipart::boundary(content_type)
+        .and_then(|b| crate::multipart::parse(&request.body, &b).ok())
+        .unwrap_or_default();
+    let field = |name: &str| parts.iter().find(|p| p.name == name);
+    let Some(media) = field("media").filter(|p| !p.data.is_empty()) else {
+        return invalid_request("media", "", "The `media` field is required.");
+    };
+    let category = field("media_category")
+        .map(|p| String::from_utf8_lossy(&p.data).into_owned())
+        .unwrap_or_default();
+    const CATEGORIES: [&str; 8] = [
+        "amplify_video",
+        "tweet_gif",
+        "tweet_image",
+        "tweet_video",
+        "dm_gif",
+        "dm_image",
+        "dm_video",
+        "subtitles",
+    ];
+    if !CATEGORIES.contains(&category.as_str()) {
+        return invalid_request(
+            "media_category",
+            &category,
+            "The `media_category` query parameter value is not one of the allowed values.",
+        );
+    }
+    let media_type = field("media_type")
+        .map(|p| String::from_utf8_lossy(&p.data).into_owned())
+        .or_else(|| media.content_type.clone())
+        .unwrap_or_else(|| "application/octet-stream".into());
+    let id = inner.snowflake();
+    let size = media.data.len();
+    inner
+        .uploads
+        .insert(id.clone(), (category, media_type, media.data.clone()));
+    server::json(
+        200,
+        &json!({"data": {"id": id, "media_key": format!("3_{id}"), "size": size,
+                          "expires_after_secs": 86400}}),
+    )
+}
+
 fn send(inner: &mut Inner, token: &str, participant: &str, request: &Recorded) -> Response {
     let Some(body) = request.body_json().filter(Value::is_object) else {
         return server::json(
@@ -703,6 +763,13 @@ fn send(inner: &mut Inner, token: &str, participant: &str, request: &Recorded) -
             "text",
             "",
             "Either `text` or `attachments` must be provided",
+        );
+    }
+    if let Some(unknown) = media_ids.iter().find(|m| !inner.uploads.contains_key(*m)) {
+        return invalid_request(
+            "attachments.media_id",
+            unknown,
+            &format!("The media id {unknown} was not found or has expired."),
         );
     }
     if !inner.users.contains_key(participant) {

@@ -14,7 +14,7 @@ use sha2::Digest;
 use super::{Inbound, SendError, Sent};
 use crate::caixa::{Caixa, IncomingOwned};
 use crate::ingest::IncomingFile;
-use crate::model::{Delivery, InboxId, LineSettings};
+use crate::model::{ChannelKind, Delivery, InboxId, LineSettings};
 use crate::store::{attachments, messages};
 
 pub const DEFAULT_API: &str = "https://api.line.me";
@@ -281,9 +281,18 @@ pub async fn send(
             "cannot read the channel access token from the keychain: {e}"
         ))
     })?;
+    // One push carries up to 5 messages: the text, then each image by its public link.
+    let mut messages = Vec::new();
+    if !q.content.trim().is_empty() {
+        messages.push(json!({"type": "text", "text": q.content}));
+    }
+    for f in super::reply_files(caixa, q.id).await? {
+        let url = crate::gateway::media::link(caixa, ChannelKind::Line, &f).await?;
+        messages.push(json!({"type": "image", "originalContentUrl": url, "previewImageUrl": url}));
+    }
     let body = json!({
         "to": q.thread_key,
-        "messages": [{"type": "text", "text": q.content}],
+        "messages": messages,
     });
     let res = caixa
         .inner

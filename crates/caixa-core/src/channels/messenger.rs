@@ -316,26 +316,78 @@ pub async fn send(
         .await
         .map_err(|e| SendError::Transient(e.to_string()))?
         .unwrap_or(0);
-    let mut body = json!({
+    let mut envelope = json!({
         "recipient": {"id": q.thread_key},
         "messaging_type": "RESPONSE",
-        "message": {"text": q.content},
     });
     if now_ms() - last_incoming > STANDARD_WINDOW_MS {
-        body["messaging_type"] = json!("MESSAGE_TAG");
-        body["tag"] = json!("HUMAN_AGENT");
+        envelope["messaging_type"] = json!("MESSAGE_TAG");
+        envelope["tag"] = json!("HUMAN_AGENT");
     }
     let sender = if kind == ChannelKind::Instagram {
         "me".to_string()
     } else {
         settings.page_id.clone()
     };
-    let res = caixa
-        .inner
-        .http
-        .post(format!("{}/{sender}/messages", base(settings)))
-        .bearer_auth(&token)
-        .json(&body)
+    let url = format!("{}/{sender}/messages", base(settings));
+    let http = &caixa.inner.http;
+    let mut first = None;
+    if !q.content.trim().is_empty() {
+        let mut body = envelope.clone();
+        body["message"] = json!({"text": q.content});
+        first = post(http.post(&url).bearer_auth(&token).json(&body)).await?;
+    }
+    for f in super::reply_files(caixa, q.id).await? {
+        let kind_name = attachment_type(&f.mime_type);
+        let request = if kind == ChannelKind::Instagram {
+            // Instagram takes files only by link.
+            let link = crate::gateway::media::link(caixa, kind, &f).await?;
+            let mut body = envelope.clone();
+            body["message"] = json!({"attachment": {"type": kind_name, "payload": {"url": link}}});
+            http.post(&url).bearer_auth(&token).json(&body)
+        } else {
+            let data = super::read_file(caixa, &f).await?;
+            let part = reqwest::multipart::Part::bytes(data)
+                .file_name(f.file_name.clone())
+                .mime_str(&f.mime_type)
+                .map_err(|e| SendError::Permanent(format!("{}: {e}", f.file_name)))?;
+            let mut form = reqwest::multipart::Form::new();
+            for (key, value) in envelope.as_object().into_iter().flatten() {
+                let text = match value {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                form = form.text(key.clone(), text);
+            }
+            let message =
+                json!({"attachment": {"type": kind_name, "payload": {"is_reusable": false}}});
+            form = form
+                .text("message", message.to_string())
+                .part("filedata", part);
+            http.post(&url).bearer_auth(&token).multipart(form)
+        };
+        let mid = post(request).await?;
+        first = first.or(mid);
+    }
+    Ok(Sent {
+        delivery: Delivery::Sent,
+        source_id: first,
+    })
+}
+
+/// The Send API's attachment type for a file.
+fn attachment_type(mime: &str) -> &'static str {
+    match mime.split('/').next() {
+        Some("image") => "image",
+        Some("video") => "video",
+        Some("audio") => "audio",
+        _ => "file",
+    }
+}
+
+/// Sends one Send API request; the message id it answers with.
+async fn post(request: reqwest::RequestBuilder) -> Result<Option<String>, SendError> {
+    let res = request
         .send()
         .await
         .map_err(|e| Problem::network("Meta", e).into_send_error(true))?;
@@ -345,8 +397,5 @@ pub async fn send(
         return Err(graph_problem(status, &text).into_send_error(status.is_server_error()));
     }
     let v: Value = serde_json::from_str(&text).unwrap_or_default();
-    Ok(Sent {
-        delivery: Delivery::Sent,
-        source_id: v["message_id"].as_str().map(str::to_string),
-    })
+    Ok(v["message_id"].as_str().map(str::to_string))
 }

@@ -31,6 +31,29 @@ pub enum SendError {
     Offline(String),
 }
 
+/// The files of a queued reply (what to send, not yet read).
+pub(crate) async fn reply_files(
+    caixa: &crate::caixa::Caixa,
+    message_id: crate::model::MessageId,
+) -> Result<Vec<crate::store::attachments::OutFile>, SendError> {
+    caixa
+        .store()
+        .read(move |c| crate::store::attachments::files_of(c, message_id))
+        .await
+        .map_err(|e| SendError::Transient(format!("cannot read the reply's files: {e}")))
+}
+
+/// The bytes of a reply's file, from the attachment store.
+pub(crate) async fn read_file(
+    caixa: &crate::caixa::Caixa,
+    file: &crate::store::attachments::OutFile,
+) -> Result<Vec<u8>, SendError> {
+    let path = crate::store::attachments::path_of(&caixa.config().data_dir, &file.sha256);
+    tokio::fs::read(&path)
+        .await
+        .map_err(|e| SendError::Permanent(format!("{} cannot be read: {e}", file.file_name)))
+}
+
 impl SendError {
     /// The reason in words.
     pub fn reason(&self) -> &str {

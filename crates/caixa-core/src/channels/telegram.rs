@@ -378,11 +378,7 @@ pub async fn send(
         .map_err(|_| SendError::Permanent("this conversation has no Telegram chat".into()))?;
     let chat = ChatId(chat);
     let id = q.id;
-    let files = caixa
-        .store()
-        .read(move |c| attachments::files_of(c, id))
-        .await
-        .map_err(|e| SendError::Transient(format!("cannot read the reply's files: {e}")))?;
+    let files = super::reply_files(caixa, id).await?;
     let mut first_id = None;
     if !q.content.trim().is_empty() {
         let sent = bot
@@ -391,13 +387,10 @@ pub async fn send(
             .map_err(send_error)?;
         first_id = Some(sent.id.0);
     }
-    for (name, mime, sha) in files {
-        let path = attachments::path_of(&caixa.config().data_dir, &sha);
-        let data = tokio::fs::read(&path)
-            .await
-            .map_err(|e| SendError::Permanent(format!("{name} cannot be read: {e}")))?;
-        let input = InputFile::memory(data).file_name(name.clone());
-        let sent = if mime.starts_with("image/") && mime != "image/svg+xml" {
+    for f in files {
+        let data = super::read_file(caixa, &f).await?;
+        let input = InputFile::memory(data).file_name(f.file_name.clone());
+        let sent = if f.mime_type.starts_with("image/") && f.mime_type != "image/svg+xml" {
             bot.send_photo(chat, input).await
         } else {
             bot.send_document(chat, input).await

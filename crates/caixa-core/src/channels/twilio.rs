@@ -16,7 +16,7 @@ use super::workers::Command;
 use super::{SendError, Sent};
 use crate::caixa::{Caixa, IncomingOwned};
 use crate::ingest::IncomingFile;
-use crate::model::{Delivery, InboxId, InboxSettings, TwilioSettings};
+use crate::model::{ChannelKind, Delivery, InboxId, InboxSettings, TwilioSettings};
 use crate::store::{attachments, cursors, messages, now_ms};
 
 pub const DEFAULT_API: &str = "https://api.twilio.com";
@@ -314,16 +314,24 @@ pub async fn send(
         base(settings),
         settings.account_sid
     );
+    let mut form = vec![
+        ("To", q.thread_key.clone()),
+        ("From", settings.number.clone()),
+        ("Body", q.content.clone()),
+    ];
+    // Twilio downloads each file from its URL; one message carries the text and up to 10.
+    for f in super::reply_files(caixa, q.id).await? {
+        form.push((
+            "MediaUrl",
+            crate::gateway::media::link(caixa, ChannelKind::Twilio, &f).await?,
+        ));
+    }
     let res = caixa
         .inner
         .http
         .post(url)
         .basic_auth(&settings.account_sid, Some(&token))
-        .form(&[
-            ("To", q.thread_key.as_str()),
-            ("From", settings.number.as_str()),
-            ("Body", q.content.as_str()),
-        ])
+        .form(&form)
         .send()
         .await;
     let res = res.map_err(|e| Problem::network("Twilio", e).into_send_error(true))?;

@@ -370,11 +370,7 @@ pub async fn send(
     let url = format!("{}/{}/messages", base(settings), settings.phone_number_id);
     let to = q.thread_key.clone();
     let id = q.id;
-    let files = caixa
-        .store()
-        .read(move |c| attachments::files_of(c, id))
-        .await
-        .map_err(|e| SendError::Transient(format!("cannot read the reply's files: {e}")))?;
+    let files = super::reply_files(caixa, id).await?;
     let template = caixa
         .store()
         .read(move |c| messages::template_of(c, id))
@@ -414,11 +410,9 @@ pub async fn send(
         });
         first = Some(post_message(http, &url, &token, &body).await?);
     }
-    for (name, mime, sha) in files {
-        let path = attachments::path_of(&caixa.config().data_dir, &sha);
-        let data = tokio::fs::read(&path)
-            .await
-            .map_err(|e| SendError::Permanent(format!("{name} cannot be read: {e}")))?;
+    for f in files {
+        let (name, mime) = (f.file_name.clone(), f.mime_type.clone());
+        let data = super::read_file(caixa, &f).await?;
         let media_id = upload(http, settings, &token, &name, &mime, data).await?;
         let kind = if matches!(mime.as_str(), "image/jpeg" | "image/png") {
             "image"

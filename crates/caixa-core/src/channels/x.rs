@@ -284,12 +284,21 @@ pub async fn send(
         base(settings),
         q.thread_key
     );
+    let mut body = json!({});
+    if !q.content.trim().is_empty() {
+        body["text"] = json!(q.content);
+    }
+    // A DM carries one file, uploaded first.
+    if let Some(f) = super::reply_files(caixa, q.id).await?.first() {
+        let media_id = upload(caixa, settings, &token, f).await?;
+        body["attachments"] = json!([{ "media_id": media_id }]);
+    }
     let res = caixa
         .inner
         .http
         .post(url)
         .bearer_auth(&token)
-        .json(&json!({ "text": q.content }))
+        .json(&body)
         .send()
         .await
         .map_err(|e| Problem::network("X", e).into_send_error(true))?;
@@ -303,6 +312,48 @@ pub async fn send(
         delivery: Delivery::Sent,
         source_id: v["data"]["dm_event_id"].as_str().map(str::to_string),
     })
+}
+
+/// `POST /2/media/upload`: a reply's file, as DM media; its media id.
+async fn upload(
+    caixa: &Caixa,
+    settings: &XSettings,
+    token: &str,
+    f: &crate::store::attachments::OutFile,
+) -> Result<String, SendError> {
+    let category = if f.mime_type == "image/gif" {
+        "dm_gif"
+    } else {
+        "dm_image"
+    };
+    let data = super::read_file(caixa, f).await?;
+    let part = reqwest::multipart::Part::bytes(data)
+        .file_name(f.file_name.clone())
+        .mime_str(&f.mime_type)
+        .map_err(|e| SendError::Permanent(format!("{}: {e}", f.file_name)))?;
+    let form = reqwest::multipart::Form::new()
+        .text("media_category", category)
+        .text("media_type", f.mime_type.clone())
+        .part("media", part);
+    let res = caixa
+        .inner
+        .http
+        .post(format!("{}/2/media/upload", base(settings)))
+        .bearer_auth(token)
+        .multipart(form)
+        .send()
+        .await
+        .map_err(|e| Problem::network("X", e).into_send_error(true))?;
+    let (status, headers) = (res.status(), res.headers().clone());
+    let body = res.text().await.unwrap_or_default();
+    if !status.is_success() {
+        return Err(problem_of(status, &headers, &body).into_send_error(status.is_server_error()));
+    }
+    let v: Value = serde_json::from_str(&body).unwrap_or_default();
+    v["data"]["id"]
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| SendError::Transient("X answered the upload without a media id".into()))
 }
 
 #[cfg(test)]

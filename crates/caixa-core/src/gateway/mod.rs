@@ -4,6 +4,7 @@
 
 mod api;
 mod hooks;
+pub mod media;
 mod widget;
 
 use std::net::SocketAddr;
@@ -32,6 +33,7 @@ pub fn router(caixa: Caixa) -> Router {
         .nest("/api/widget/v1/{token}", widget::routes(caixa.clone()))
         .route("/api/v1/inboxes/{token}/messages", post(api::receive))
         .route("/hooks/{token}", get(hooks::verify).post(hooks::receive))
+        .route("/media/{id}/{sig}/{name}", get(media::serve))
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(caixa)
 }

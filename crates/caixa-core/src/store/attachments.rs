@@ -66,13 +66,43 @@ pub fn get(conn: &Connection, id: i64) -> Result<(String, String, String)> {
 }
 
 /// The files of a message: `(file name, mime type, sha256)`, in the order they were added.
-pub fn files_of(conn: &Connection, message_id: MessageId) -> Result<Vec<(String, String, String)>> {
+/// A file of a reply, to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutFile {
+    pub id: i64,
+    pub file_name: String,
+    pub mime_type: String,
+    pub sha256: String,
+}
+
+fn out_file(r: &rusqlite::Row<'_>) -> rusqlite::Result<OutFile> {
+    Ok(OutFile {
+        id: r.get(0)?,
+        file_name: r.get(1)?,
+        mime_type: r.get(2)?,
+        sha256: r.get(3)?,
+    })
+}
+
+pub fn files_of(conn: &Connection, message_id: MessageId) -> Result<Vec<OutFile>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT file_name, mime_type, sha256 FROM attachments
+        "SELECT id, file_name, mime_type, sha256 FROM attachments
          WHERE message_id = ?1 AND content_id IS NULL ORDER BY id",
     )?;
-    let rows = stmt.query_map([message_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    let rows = stmt.query_map([message_id], out_file)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// A file of one of our replies (never a customer's), for the public media link.
+pub fn outgoing_file(conn: &Connection, id: i64) -> Result<Option<OutFile>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT a.id, a.file_name, a.mime_type, a.sha256 FROM attachments a
+             JOIN messages m ON m.id = a.message_id
+             WHERE a.id = ?1 AND m.kind = 'outgoing' AND a.remote IS NULL",
+        )?
+        .query_row([id], out_file)
+        .optional()?)
 }
 
 /// An attachment left on the server: its inbox and where it lives (JSON), if it is one.

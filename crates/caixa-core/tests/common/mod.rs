@@ -23,3 +23,19 @@ where
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// Gives the engine's gateway a free loopback port and makes that its public address, as a
+/// reverse proxy would: providers that fetch reply files by link (Twilio, LINE, Instagram)
+/// reach it there. Returns the public base URL.
+#[allow(dead_code)] // every test crate includes this module; not all send files by link
+pub fn public_gateway(cfg: &mut caixa_core::Config) -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    cfg.listen = Some(([127, 0, 0, 1], port).into());
+    let url = format!("http://127.0.0.1:{port}");
+    cfg.public_url = Some(url.clone());
+    url
+}

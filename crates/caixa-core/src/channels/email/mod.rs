@@ -115,20 +115,13 @@ async fn reply_files(
     caixa: &Caixa,
     message_id: MessageId,
 ) -> Result<Vec<smtp::FilePart>, SendError> {
-    let listed = caixa
-        .store()
-        .read(move |c| crate::store::attachments::files_of(c, message_id))
-        .await
-        .map_err(|e| SendError::Transient(format!("cannot read the reply's files: {e}")))?;
+    let listed = super::reply_files(caixa, message_id).await?;
     let mut files = Vec::with_capacity(listed.len());
-    for (name, mime_type, sha) in listed {
-        let path = crate::store::attachments::path_of(&caixa.config().data_dir, &sha);
-        let data = tokio::fs::read(&path)
-            .await
-            .map_err(|e| SendError::Permanent(format!("{name} cannot be read: {e}")))?;
+    for f in listed {
+        let data = super::read_file(caixa, &f).await?;
         files.push(smtp::FilePart {
-            name,
-            mime_type,
+            name: f.file_name,
+            mime_type: f.mime_type,
             data,
         });
     }
