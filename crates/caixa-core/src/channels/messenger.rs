@@ -68,7 +68,50 @@ fn graph_problem(status: reqwest::StatusCode, body: &str) -> Problem {
     }
 }
 
-async fn get(http: &reqwest::Client, url: &str, token: &str) -> Result<Value, Problem> {
+/// How long Meta's usage headers ask us to hold off, if at all: `X-Business-Use-Case-Usage`
+/// gives `estimated_time_to_regain_access` (minutes) once throttled; near the limit (any of
+/// `call_count`, `total_cputime`, `total_time` at 90 % or more, there or in `X-App-Usage`) we
+/// slow to one call a minute so we never reach it.
+pub fn usage_pause(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let json = |name: &str| -> Value {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| serde_json::from_str(v).ok())
+            .unwrap_or_default()
+    };
+    let mut entries = vec![json("x-app-usage")];
+    if let Value::Object(per_business) = json("x-business-use-case-usage") {
+        for list in per_business.values() {
+            entries.extend(list.as_array().into_iter().flatten().cloned());
+        }
+    }
+    let regain = entries
+        .iter()
+        .filter_map(|e| e["estimated_time_to_regain_access"].as_u64())
+        .max()
+        .unwrap_or(0);
+    if regain > 0 {
+        return Some(Duration::from_secs(regain * 60));
+    }
+    let highest = entries
+        .iter()
+        .flat_map(|e| ["call_count", "total_cputime", "total_time"].map(|k| e[k].as_u64()))
+        .flatten()
+        .max()
+        .unwrap_or(0);
+    (highest >= NEAR_LIMIT_PERCENT).then_some(NEAR_LIMIT_PAUSE)
+}
+
+const NEAR_LIMIT_PERCENT: u64 = 90;
+const NEAR_LIMIT_PAUSE: Duration = Duration::from_secs(60);
+
+/// A Graph GET; the answer and how long the usage headers ask to wait before the next call.
+async fn get(
+    http: &reqwest::Client,
+    url: &str,
+    token: &str,
+) -> Result<(Value, Option<Duration>), Problem> {
     let res = http
         .get(url)
         .bearer_auth(token)
@@ -76,14 +119,20 @@ async fn get(http: &reqwest::Client, url: &str, token: &str) -> Result<Value, Pr
         .await
         .map_err(|e| Problem::network("Meta", e))?;
     let status = res.status();
+    let pause = usage_pause(res.headers());
     let body = res.text().await.map_err(|e| Problem::network("Meta", e))?;
     if !status.is_success() {
-        return Err(graph_problem(status, &body));
+        let mut p = graph_problem(status, &body);
+        if p.rate_limited {
+            p.wait = pause;
+        }
+        return Err(p);
     }
-    serde_json::from_str(&body).map_err(|e| Problem {
+    let value = serde_json::from_str(&body).map_err(|e| Problem {
         needs_user: false,
         ..Problem::local(format!("Meta answered something unreadable: {e}"))
-    })
+    })?;
+    Ok((value, pause))
 }
 
 /// Checks the Page access token: the Page's name, or the reason.
@@ -92,7 +141,7 @@ pub async fn check(
     settings: &MessengerSettings,
     token: &str,
 ) -> Result<String, String> {
-    let v = get(
+    let (v, _) = get(
         http,
         &format!("{}/{}?fields=name,id", base(settings), settings.page_id),
         token,
@@ -143,7 +192,7 @@ async fn poll_once(caixa: &Caixa, inbox_id: InboxId) -> Result<Duration, Problem
         .map_err(|e| Problem::local(e.to_string()))?;
     let http = &caixa.inner.http;
     let root = base(settings);
-    let list = get(
+    let (list, pause) = get(
         http,
         &format!(
             "{root}/{}/conversations?platform={}&fields=id,updated_time,participants&limit=25",
@@ -169,15 +218,16 @@ async fn poll_once(caixa: &Caixa, inbox_id: InboxId) -> Result<Duration, Problem
         .max()
         .map(str::to_string)
     else {
-        return Ok(wait);
+        return Ok(wait.max(pause.unwrap_or_default()));
     };
+    let mut pause = pause;
     let mut batch = Vec::new();
     for c in updated {
         let Some(conversation) = c["id"].as_str() else {
             continue;
         };
         tokio::time::sleep(CALL_GAP).await;
-        let msgs = get(
+        let (msgs, p) = get(
             http,
             &format!(
                 "{root}/{conversation}/messages?fields=id,created_time,from,to,message,attachments&limit=25"
@@ -185,6 +235,7 @@ async fn poll_once(caixa: &Caixa, inbox_id: InboxId) -> Result<Duration, Problem
             &token,
         )
         .await?;
+        pause = pause.max(p);
         for m in msgs["data"].as_array().into_iter().flatten().rev() {
             let from = &m["from"];
             let Some(sender) = from["id"].as_str() else {
@@ -229,7 +280,7 @@ async fn poll_once(caixa: &Caixa, inbox_id: InboxId) -> Result<Duration, Problem
         .ingest_batch(batch, Some((inbox_id, CURSOR, newest)))
         .await
         .map_err(|e| Problem::local(format!("cannot store messages: {e}")))?;
-    Ok(wait)
+    Ok(wait.max(pause.unwrap_or_default()))
 }
 
 /// Downloads a message's attachments (image/file URLs served by Meta).
@@ -392,10 +443,51 @@ async fn post(request: reqwest::RequestBuilder) -> Result<Option<String>, SendEr
         .await
         .map_err(|e| Problem::network("Meta", e).into_send_error(true))?;
     let status = res.status();
+    let pause = usage_pause(res.headers());
     let text = res.text().await.unwrap_or_default();
     if !status.is_success() {
-        return Err(graph_problem(status, &text).into_send_error(status.is_server_error()));
+        let mut p = graph_problem(status, &text);
+        if p.rate_limited {
+            p.wait = pause;
+        }
+        return Err(p.into_send_error(status.is_server_error()));
     }
     let v: Value = serde_json::from_str(&text).unwrap_or_default();
     Ok(v["message_id"].as_str().map(str::to_string))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::{HeaderMap, HeaderValue};
+
+    fn headers(app: &str, buc: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert("x-app-usage", HeaderValue::from_str(app).unwrap());
+        h.insert(
+            "x-business-use-case-usage",
+            HeaderValue::from_str(buc).unwrap(),
+        );
+        h
+    }
+
+    #[test]
+    fn usage_headers_slow_down_then_pause() {
+        let calm = headers(
+            r#"{"call_count":12,"total_cputime":3,"total_time":5}"#,
+            r#"{"200":[{"type":"messenger","call_count":20,"total_cputime":1,"total_time":2,"estimated_time_to_regain_access":0}]}"#,
+        );
+        assert_eq!(usage_pause(&calm), None);
+        let near = headers(
+            r#"{"call_count":12,"total_cputime":3,"total_time":5}"#,
+            r#"{"200":[{"type":"messenger","call_count":93,"total_cputime":1,"total_time":2,"estimated_time_to_regain_access":0}]}"#,
+        );
+        assert_eq!(usage_pause(&near), Some(NEAR_LIMIT_PAUSE));
+        let throttled = headers(
+            r#"{"call_count":100,"total_cputime":3,"total_time":5}"#,
+            r#"{"200":[{"type":"messenger","call_count":100,"total_cputime":1,"total_time":2,"estimated_time_to_regain_access":7}]}"#,
+        );
+        assert_eq!(usage_pause(&throttled), Some(Duration::from_secs(7 * 60)));
+        assert_eq!(usage_pause(&HeaderMap::new()), None);
+    }
 }
