@@ -368,7 +368,11 @@ pub async fn retry_message(caixa: State<'_, Caixa>, message_id: MessageId) -> Re
 
 #[tauri::command]
 #[specta::specta]
-pub async fn search(caixa: State<'_, Caixa>, query: String, limit: u32) -> Res<Vec<SearchHit>> {
+pub async fn search(
+    caixa: State<'_, Caixa>,
+    query: SearchQuery,
+    limit: u32,
+) -> Res<Vec<SearchHit>> {
     caixa.search(&query, limit).await.map_err(err)
 }
 

@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 use caixa_core::inbox_config::new_token;
 use caixa_core::ingest::{ingest, Incoming};
 use caixa_core::model::{
-    ApiSettings, ConversationFilter, ConversationStatus, Cursor, InboxSettings,
+    ApiSettings, ConversationFilter, ConversationStatus, Cursor, InboxSettings, SearchOrder,
+    SearchQuery,
 };
 use caixa_core::store::contacts::ContactInfo;
 use caixa_core::store::{conversations, inboxes, messages, now_ms, search, Store};
@@ -160,19 +161,42 @@ fn run_blocking(store: &Store, n: u32) -> anyhow::Result<Report> {
         })?;
         Ok(())
     })?);
-    for word in ["order", "entrega ref", "zzzznotfound"] {
+    // What a person types, keystroke by keystroke, is a growing prefix query.
+    for word in ["o", "or", "order", "entrega ref", "zzzznotfound"] {
+        let q = SearchQuery::text(word);
         out.push(measure(
             &format!("search '{word}' (50 conversations + snippets)"),
             n.min(300),
             || {
-                store.read_blocking(|c| search::search(c, word, 50))?;
+                store.read_blocking(|c| search::search(c, &q, 50))?;
                 Ok(())
             },
         )?);
     }
+    let relevance = SearchQuery {
+        order: SearchOrder::Relevance,
+        ..SearchQuery::text("order")
+    };
+    out.push(measure("search 'order' by relevance", n.min(100), || {
+        store.read_blocking(|c| search::search(c, &relevance, 50))?;
+        Ok(())
+    })?);
+    let filtered = SearchQuery {
+        status: Some(ConversationStatus::Open),
+        since: Some(now_ms() - 30 * 86_400_000),
+        ..SearchQuery::text("order")
+    };
+    out.push(measure(
+        "search 'order', open, last 30 days",
+        n.min(300),
+        || {
+            store.read_blocking(|c| search::search(c, &filtered, 50))?;
+            Ok(())
+        },
+    )?);
     out.push(measure("search random word", n.min(300), || {
-        let w = WORDS[rng.random_range(0..WORDS.len())];
-        store.read_blocking(|c| search::search(c, w, 50))?;
+        let q = SearchQuery::text(WORDS[rng.random_range(0..WORDS.len())]);
+        store.read_blocking(|c| search::search(c, &q, 50))?;
         Ok(())
     })?);
 

@@ -10,7 +10,8 @@ use anyhow::Context;
 use caixa_core::model::{
     ApiSettings, ConversationAction, ConversationFilter, ConversationStatus, EmailSettings,
     InboxInput, InboxSettings, LineSettings, MailSecurity, MailServer, MessengerSettings, Priority,
-    TelegramSettings, TwilioSettings, WebsiteSettings, WhatsAppSettings, XSettings,
+    SearchOrder, SearchQuery, TelegramSettings, TwilioSettings, WebsiteSettings, WhatsAppSettings,
+    XSettings,
 };
 use caixa_core::secrets::Secrets;
 use caixa_core::{Caixa, Config, Error};
@@ -102,6 +103,23 @@ enum Command {
     /// Full-text search over messages and contacts
     Search {
         query: String,
+        #[arg(long, value_name = "ID")]
+        inbox: Option<i64>,
+        #[arg(long, value_enum)]
+        status: Option<StatusArg>,
+        #[arg(long)]
+        label: Option<String>,
+        #[arg(long)]
+        assignee: Option<String>,
+        /// Only messages from this day on (YYYY-MM-DD, local time)
+        #[arg(long, value_name = "DATE")]
+        since: Option<String>,
+        /// Only messages before this day (YYYY-MM-DD, local time)
+        #[arg(long, value_name = "DATE")]
+        until: Option<String>,
+        /// Best match first instead of newest first
+        #[arg(long)]
+        relevance: bool,
         #[arg(long, default_value_t = 50)]
         limit: u32,
         #[arg(long)]
@@ -543,6 +561,30 @@ enum StatusArg {
     All,
 }
 
+impl StatusArg {
+    fn status(self) -> Option<ConversationStatus> {
+        match self {
+            StatusArg::All => None,
+            StatusArg::Open => Some(ConversationStatus::Open),
+            StatusArg::Pending => Some(ConversationStatus::Pending),
+            StatusArg::Snoozed => Some(ConversationStatus::Snoozed),
+            StatusArg::Resolved => Some(ConversationStatus::Resolved),
+        }
+    }
+}
+
+/// `YYYY-MM-DD` → the start of that day in the system's time zone (Unix ms).
+fn day_start(date: &str) -> anyhow::Result<i64> {
+    let day: jiff::civil::Date = date
+        .trim()
+        .parse()
+        .map_err(|_| anyhow::anyhow!("{date:?} is not a date; write it as YYYY-MM-DD"))?;
+    let zoned = day
+        .to_zoned(jiff::tz::TimeZone::system())
+        .map_err(|e| anyhow::anyhow!("{date}: {e}"))?;
+    Ok(zoned.timestamp().as_millisecond())
+}
+
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -636,13 +678,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             json,
         } => {
             let caixa = open(cli.data_dir, None)?;
-            let status = match status {
-                None | Some(StatusArg::All) => None,
-                Some(StatusArg::Open) => Some(ConversationStatus::Open),
-                Some(StatusArg::Pending) => Some(ConversationStatus::Pending),
-                Some(StatusArg::Snoozed) => Some(ConversationStatus::Snoozed),
-                Some(StatusArg::Resolved) => Some(ConversationStatus::Resolved),
-            };
+            let status = status.and_then(StatusArg::status);
             let page = caixa
                 .list_conversations(
                     ConversationFilter {
@@ -732,8 +768,33 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Search { query, limit, json } => {
+        Command::Search {
+            query,
+            inbox,
+            status,
+            label,
+            assignee,
+            since,
+            until,
+            relevance,
+            limit,
+            json,
+        } => {
             let caixa = open(cli.data_dir, None)?;
+            let query = SearchQuery {
+                text: query,
+                inbox_id: inbox,
+                status: status.and_then(StatusArg::status),
+                label,
+                assignee,
+                since: since.as_deref().map(day_start).transpose()?,
+                until: until.as_deref().map(day_start).transpose()?,
+                order: if relevance {
+                    SearchOrder::Relevance
+                } else {
+                    SearchOrder::Newest
+                },
+            };
             let hits = caixa.search(&query, limit).await?;
             if json {
                 return print_json(&hits);

@@ -1064,8 +1064,8 @@ impl Caixa {
         Ok(())
     }
 
-    pub async fn search(&self, query: &str, limit: u32) -> Result<Vec<SearchHit>> {
-        let query = query.to_string();
+    pub async fn search(&self, query: &SearchQuery, limit: u32) -> Result<Vec<SearchHit>> {
+        let query = query.clone();
         self.inner
             .store
             .read(move |c| store::search::search(c, &query, limit))

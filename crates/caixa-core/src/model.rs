@@ -879,12 +879,60 @@ pub struct MessageHtml {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
 pub struct SearchHit {
     pub conversation_id: ConversationId,
+    /// The message shown (`None`: the contact matched).
     pub message_id: Option<MessageId>,
     pub contact_name: String,
     pub inbox_name: String,
     pub channel: ChannelKind,
+    pub status: ConversationStatus,
+    /// The matched text with the matches between `SNIPPET_START` and `SNIPPET_END`.
     pub snippet: String,
     pub created_at: i64,
+    /// How many of the conversation's messages match (counted among the newest 5,000 matches).
+    pub matches: u32,
+}
+
+/// What to search for, and where.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, Type)]
+pub struct SearchQuery {
+    /// Words as typed; the last one matches as a prefix.
+    pub text: String,
+    #[serde(default)]
+    pub inbox_id: Option<InboxId>,
+    #[serde(default)]
+    pub status: Option<ConversationStatus>,
+    #[serde(default)]
+    pub label: Option<String>,
+    #[serde(default)]
+    pub assignee: Option<String>,
+    /// Only messages written at or after this time (Unix ms).
+    #[serde(default)]
+    pub since: Option<i64>,
+    /// Only messages written before this time (Unix ms).
+    #[serde(default)]
+    pub until: Option<i64>,
+    #[serde(default)]
+    pub order: SearchOrder,
+}
+
+impl SearchQuery {
+    /// Just words, everywhere.
+    pub fn text(text: &str) -> SearchQuery {
+        SearchQuery {
+            text: text.to_string(),
+            ..SearchQuery::default()
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, Type)]
+#[serde(rename_all = "snake_case")]
+pub enum SearchOrder {
+    /// Conversations whose newest match is newest first.
+    #[default]
+    Newest,
+    /// Best match first (BM25).
+    Relevance,
 }
 
 pub const SNIPPET_START: char = '\u{2}';

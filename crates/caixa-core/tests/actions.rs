@@ -413,9 +413,13 @@ async fn notes_are_edited_and_deleted_by_their_author_only() {
         "VIP since 2020",
         "the list preview follows the edit"
     );
-    let hits = caixa.search("2020", 10).await.unwrap();
+    let hits = caixa.search(&SearchQuery::text("2020"), 10).await.unwrap();
     assert_eq!(hits.len(), 1, "the search index follows the edit");
-    assert!(caixa.search("contract", 10).await.unwrap().is_empty());
+    assert!(caixa
+        .search(&SearchQuery::text("contract"), 10)
+        .await
+        .unwrap()
+        .is_empty());
 
     // Not a note, or someone else's: refused.
     let customer = caixa.list_messages(id).await.unwrap()[0].clone();

@@ -240,7 +240,7 @@ fn full_text_search_finds_messages_and_contacts() {
     );
     let two = incoming(&store, a, "Zoe", None, "refund please", 2);
     let hits = store
-        .read_blocking(|c| search::search(c, "entrega", 50))
+        .read_blocking(|c| search::search(c, &SearchQuery::text("entrega"), 50))
         .unwrap();
     assert_eq!(hits.len(), 1);
     assert_eq!(hits[0].conversation_id, one.conversation_id);
@@ -252,27 +252,120 @@ fn full_text_search_finds_messages_and_contacts() {
     // Prefix while typing, diacritics folded, contact names.
     assert_eq!(
         store
-            .read_blocking(|c| search::search(c, "ref", 50))
+            .read_blocking(|c| search::search(c, &SearchQuery::text("ref"), 50))
             .unwrap()[0]
             .conversation_id,
         two.conversation_id
     );
     assert_eq!(
         store
-            .read_blocking(|c| search::search(c, "muller", 50))
+            .read_blocking(|c| search::search(c, &SearchQuery::text("muller"), 50))
             .unwrap()[0]
             .conversation_id,
         one.conversation_id
     );
     // FTS syntax in user input is just text, never an error.
     assert!(store
-        .read_blocking(|c| search::search(c, "\"AND OR (", 50))
+        .read_blocking(|c| search::search(c, &SearchQuery::text("\"AND OR ("), 50))
         .unwrap()
         .is_empty());
     assert!(store
-        .read_blocking(|c| search::search(c, "", 50))
+        .read_blocking(|c| search::search(c, &SearchQuery::text(""), 50))
         .unwrap()
         .is_empty());
+}
+
+#[test]
+fn search_filters_groups_subjects_and_relevance() {
+    let (_d, store) = open();
+    let a = api_inbox(&store, "a");
+    let b = api_inbox(&store, "b");
+    let ana = incoming(&store, a, "ana", None, "invoice for the order", 10);
+    incoming(&store, a, "ana", None, "second invoice question", 20);
+    incoming(&store, a, "ana", None, "third: invoice invoice invoice", 30);
+    let rui = incoming(&store, b, "rui", None, "invoice missing", 40);
+    let bia = incoming(&store, b, "bia", None, "hello", 50);
+    // An e-mail subject is searchable even when the body does not say it.
+    store
+        .write_blocking(|tx| {
+            tx.execute(
+                "INSERT INTO email_messages (message_id, inbox_id, rfc_message_id, subject)
+                 VALUES (?1, ?2, 'x@y', 'Boleto vencido')",
+                rusqlite::params![bia.message_id.unwrap(), b],
+            )?;
+            Ok(())
+        })
+        .unwrap();
+    let run = |q: SearchQuery| store.read_blocking(|c| search::search(c, &q, 50)).unwrap();
+    let ids = |hits: &[SearchHit]| hits.iter().map(|h| h.conversation_id).collect::<Vec<_>>();
+
+    // Grouped by conversation, newest first, with the number of matching messages.
+    let hits = run(SearchQuery::text("invoice"));
+    assert_eq!(ids(&hits), [rui.conversation_id, ana.conversation_id]);
+    assert_eq!((hits[0].matches, hits[1].matches), (1, 3));
+    assert!(hits[1].snippet.starts_with("third"), "{:?}", hits[1].snippet);
+
+    // Filters: inbox, status, label, assignee, time range.
+    assert_eq!(
+        ids(&run(SearchQuery {
+            inbox_id: Some(a),
+            ..SearchQuery::text("invoice")
+        })),
+        [ana.conversation_id]
+    );
+    store
+        .write_blocking(|tx| {
+            conversations::set_status(tx, rui.conversation_id, ConversationStatus::Resolved)?;
+            conversations::assign(tx, ana.conversation_id, Some("Ana"))?;
+            caixa_core::store::labels::add_to(tx, rui.conversation_id, "billing")?;
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(
+        ids(&run(SearchQuery {
+            status: Some(ConversationStatus::Resolved),
+            ..SearchQuery::text("invoice")
+        })),
+        [rui.conversation_id]
+    );
+    assert_eq!(
+        ids(&run(SearchQuery {
+            label: Some("billing".into()),
+            ..SearchQuery::text("invoice")
+        })),
+        [rui.conversation_id]
+    );
+    assert_eq!(
+        ids(&run(SearchQuery {
+            assignee: Some("Ana".into()),
+            ..SearchQuery::text("invoice")
+        })),
+        [ana.conversation_id]
+    );
+    let early = run(SearchQuery {
+        until: Some(25),
+        ..SearchQuery::text("invoice")
+    });
+    assert_eq!(ids(&early), [ana.conversation_id]);
+    assert_eq!(early[0].matches, 2, "only the two messages before 25 count");
+    assert!(run(SearchQuery {
+        since: Some(41),
+        ..SearchQuery::text("invoice")
+    })
+    .is_empty());
+
+    // Relevance: the message that says it three times ranks first.
+    let best = run(SearchQuery {
+        order: SearchOrder::Relevance,
+        ..SearchQuery::text("invoice")
+    });
+    assert_eq!(best[0].conversation_id, ana.conversation_id);
+    assert!(best[0].snippet.starts_with("third"), "{:?}", best[0].snippet);
+
+    let subject = run(SearchQuery::text("boleto"));
+    assert_eq!(ids(&subject), [bia.conversation_id]);
+    assert!(subject[0].snippet.contains("\u{2}Boleto\u{3}"), "{:?}", subject[0].snippet);
+    assert_eq!(subject[0].status, ConversationStatus::Open);
 }
 
 #[test]
@@ -287,7 +380,7 @@ fn deleting_an_inbox_removes_its_conversations_only() {
     assert_eq!(page.items.len(), 1);
     assert_eq!(page.items[0].id, keep.conversation_id);
     let hits = store
-        .read_blocking(|c| search::search(c, "findme", 50))
+        .read_blocking(|c| search::search(c, &SearchQuery::text("findme"), 50))
         .unwrap();
     assert_eq!(hits.len(), 1, "FTS rows of deleted messages are gone too");
 }

@@ -13,6 +13,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(V7),
         M::up(V8),
         M::up(V9),
+        M::up(V10),
     ])
 }
 
@@ -297,6 +298,22 @@ CREATE TABLE message_templates (
     language TEXT NOT NULL,
     parameters TEXT NOT NULL
 ) STRICT;
+"#;
+
+/// V10: e-mail subjects are searchable too.
+const V10: &str = r#"
+CREATE VIRTUAL TABLE subjects_fts USING fts5(
+    subject, tokenize = 'unicode61 remove_diacritics 2'
+);
+INSERT INTO subjects_fts(rowid, subject)
+    SELECT message_id, subject FROM email_messages WHERE coalesce(subject, '') != '';
+CREATE TRIGGER subjects_fts_insert AFTER INSERT ON email_messages
+    WHEN coalesce(new.subject, '') != '' BEGIN
+    INSERT INTO subjects_fts(rowid, subject) VALUES (new.message_id, new.subject);
+END;
+CREATE TRIGGER subjects_fts_delete AFTER DELETE ON email_messages BEGIN
+    DELETE FROM subjects_fts WHERE rowid = old.message_id;
+END;
 "#;
 
 #[cfg(test)]

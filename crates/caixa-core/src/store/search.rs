@@ -1,11 +1,12 @@
-//! Full-text search (FTS5) over message text and contacts, newest first, one hit per conversation.
+//! Full-text search (FTS5) over message text, e-mail subjects and contacts, with conversation
+//! filters, newest first or by relevance, one hit per conversation.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::error::Result;
-use crate::model::{ChannelKind, SearchHit};
+use crate::model::{ChannelKind, ConversationStatus, SearchHit, SearchOrder, SearchQuery};
 
 /// Turns what a person typed into an FTS5 query that cannot be a syntax error: every word is
 /// a quoted phrase, and the last one is a prefix so results follow the typing.
@@ -22,74 +23,168 @@ pub fn fts_query(input: &str) -> Option<String> {
 }
 
 /// How many matching messages to walk at most to find `limit` distinct conversations.
-const SCAN_LIMIT: u32 = 5_000;
+const SCAN_LIMIT: i64 = 5_000;
 
-pub fn search(conn: &Connection, input: &str, limit: u32) -> Result<Vec<SearchHit>> {
-    let Some(query) = fts_query(input) else {
+/// The conversation filters of a query, as SQL on `c` (conversations), parameters ?2…?5
+/// (?1 is the FTS query, ?6/?7 the time range, ?8 the scan limit).
+const FILTERS: &str = "
+    AND (?2 IS NULL OR c.inbox_id = ?2)
+    AND (?3 IS NULL OR c.status = ?3)
+    AND (?4 IS NULL OR c.assignee = ?4)
+    AND (?5 IS NULL OR c.id IN (SELECT cl.conversation_id FROM conversation_labels cl
+                                JOIN labels l ON l.id = cl.label_id WHERE l.name = ?5))";
+
+/// The time range on a column.
+fn during(column: &str) -> String {
+    format!("AND (?6 IS NULL OR {column} >= ?6) AND (?7 IS NULL OR {column} < ?7)")
+}
+
+/// One matching message (or contact), before grouping by conversation.
+struct Candidate {
+    conversation_id: i64,
+    message_id: Option<i64>,
+    /// Which index matched, for the snippet.
+    source: Source,
+    created_at: i64,
+    rank: f64,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Source {
+    Contact,
+    Message,
+    Subject,
+}
+
+/// Searches message text (notes included), e-mail subjects and contacts (names, e-mails,
+/// phones) with the query's filters: one hit per conversation, contacts first, then by the
+/// chosen order, with a highlighted snippet and the number of matching messages.
+pub fn search(conn: &Connection, q: &SearchQuery, limit: u32) -> Result<Vec<SearchHit>> {
+    let Some(fts) = fts_query(&q.text) else {
         return Ok(Vec::new());
     };
     let limit = limit.clamp(1, 200) as usize;
-    let mut hits = Vec::with_capacity(limit);
-    let mut seen = HashSet::new();
+    let status = q.status.map(|s| s.as_str());
+    let args = params![fts, q.inbox_id, status, q.assignee, q.label, q.since, q.until, SCAN_LIMIT];
 
-    // Contacts first: a name or address match is usually what the agent is after.
-    let mut stmt = conn.prepare_cached(
-        "SELECT c.id, ct.name, i.name, i.kind, c.last_activity_at,
-                snippet(contacts_fts, -1, char(2), char(3), '…', 8)
+    // Contacts: the conversation's last activity stands in for the message time.
+    let mut contacts = Vec::new();
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT c.id, c.last_activity_at, bm25(contacts_fts)
          FROM contacts_fts
          JOIN conversations c ON c.contact_id = contacts_fts.rowid
-         JOIN contacts ct ON ct.id = c.contact_id
-         JOIN inboxes i ON i.id = c.inbox_id
-         WHERE contacts_fts MATCH ?1
-         ORDER BY c.last_activity_at DESC LIMIT ?2",
-    )?;
-    let mut rows = stmt.query(params![query, limit as i64])?;
+         WHERE contacts_fts MATCH ?1 {FILTERS} {}
+         ORDER BY c.last_activity_at DESC LIMIT ?8",
+        during("c.last_activity_at")
+    ))?;
+    let mut rows = stmt.query(args)?;
     while let Some(r) = rows.next()? {
-        let conversation_id: i64 = r.get(0)?;
-        if !seen.insert(conversation_id) {
-            continue;
-        }
-        hits.push(SearchHit {
-            conversation_id,
+        contacts.push(Candidate {
+            conversation_id: r.get(0)?,
             message_id: None,
-            contact_name: r.get(1)?,
-            inbox_name: r.get(2)?,
-            channel: kind(&r.get::<_, String>(3)?),
-            created_at: r.get(4)?,
-            snippet: r.get(5)?,
+            source: Source::Contact,
+            created_at: r.get(1)?,
+            rank: r.get(2)?,
         });
     }
 
-    let mut stmt = conn.prepare_cached(
-        "SELECT m.conversation_id, m.id, ct.name, i.name, i.kind, m.created_at,
-                snippet(messages_fts, 0, char(2), char(3), '…', 12)
-         FROM messages_fts
-         JOIN messages m ON m.id = messages_fts.rowid
-         JOIN conversations c ON c.id = m.conversation_id
-         JOIN contacts ct ON ct.id = c.contact_id
-         JOIN inboxes i ON i.id = c.inbox_id
-         WHERE messages_fts MATCH ?1
-         ORDER BY messages_fts.rowid DESC LIMIT ?2",
-    )?;
-    let mut rows = stmt.query(params![query, SCAN_LIMIT])?;
-    while hits.len() < limit {
-        let Some(r) = rows.next()? else { break };
-        let conversation_id: i64 = r.get(0)?;
-        if !seen.insert(conversation_id) {
-            continue;
+    let order = match q.order {
+        SearchOrder::Newest => "ORDER BY m.id DESC",
+        SearchOrder::Relevance => "ORDER BY rank",
+    };
+    let mut found = Vec::new();
+    for (table, source) in [
+        ("messages_fts", Source::Message),
+        ("subjects_fts", Source::Subject),
+    ] {
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT m.conversation_id, m.id, m.created_at, bm25({table}) AS rank
+             FROM {table}
+             JOIN messages m ON m.id = {table}.rowid
+             JOIN conversations c ON c.id = m.conversation_id
+             WHERE {table} MATCH ?1 AND m.kind != 'activity' {FILTERS} {}
+             {order} LIMIT ?8",
+            during("m.created_at")
+        ))?;
+        let mut rows = stmt.query(args)?;
+        while let Some(r) = rows.next()? {
+            found.push(Candidate {
+                conversation_id: r.get(0)?,
+                message_id: Some(r.get(1)?),
+                source,
+                created_at: r.get(2)?,
+                rank: r.get(3)?,
+            });
         }
-        hits.push(SearchHit {
-            conversation_id,
-            message_id: Some(r.get(1)?),
-            contact_name: r.get(2)?,
-            inbox_name: r.get(3)?,
-            channel: kind(&r.get::<_, String>(4)?),
-            created_at: r.get(5)?,
-            snippet: r.get(6)?,
+    }
+    match q.order {
+        SearchOrder::Newest => found.sort_by(|a, b| b.created_at.cmp(&a.created_at)),
+        SearchOrder::Relevance => found.sort_by(|a, b| a.rank.total_cmp(&b.rank)),
+    }
+
+    // Group: a conversation's first candidate is the one shown; its messages are counted.
+    let mut order: Vec<i64> = Vec::new();
+    let mut first: HashMap<i64, Candidate> = HashMap::new();
+    let mut counts: HashMap<i64, u32> = HashMap::new();
+    for c in contacts.into_iter().chain(found) {
+        let id = c.conversation_id;
+        if c.message_id.is_some() {
+            *counts.entry(id).or_default() += 1;
+        }
+        first.entry(id).or_insert_with(|| {
+            order.push(id);
+            c
         });
     }
-    hits.truncate(limit);
-    Ok(hits)
+    order
+        .iter()
+        .take(limit)
+        .map(|id| hit(conn, &fts, &first[id], counts.get(id).copied().unwrap_or(0)))
+        .collect()
+}
+
+/// The details and snippet of one hit (only for hits shown: snippets are costly).
+fn hit(conn: &Connection, fts: &str, c: &Candidate, matches: u32) -> Result<SearchHit> {
+    let (name, inbox, kind_text, status): (String, String, String, String) = conn
+        .prepare_cached(
+            "SELECT ct.name, i.name, i.kind, c.status FROM conversations c
+             JOIN contacts ct ON ct.id = c.contact_id JOIN inboxes i ON i.id = c.inbox_id
+             WHERE c.id = ?1",
+        )?
+        .query_row([c.conversation_id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })?;
+    let snippet_sql = match c.source {
+        Source::Contact => {
+            "SELECT snippet(contacts_fts, -1, char(2), char(3), '…', 8) FROM contacts_fts
+             WHERE contacts_fts MATCH ?1 AND rowid = (SELECT contact_id FROM conversations WHERE id = ?2)"
+        }
+        Source::Message => {
+            "SELECT snippet(messages_fts, 0, char(2), char(3), '…', 12) FROM messages_fts
+             WHERE messages_fts MATCH ?1 AND rowid = ?2"
+        }
+        Source::Subject => {
+            "SELECT snippet(subjects_fts, 0, char(2), char(3), '…', 12) FROM subjects_fts
+             WHERE subjects_fts MATCH ?1 AND rowid = ?2"
+        }
+    };
+    let key = c.message_id.unwrap_or(c.conversation_id);
+    let snippet: String = conn
+        .prepare_cached(snippet_sql)?
+        .query_row(params![fts, key], |r| r.get(0))
+        .optional()?
+        .unwrap_or_default();
+    Ok(SearchHit {
+        conversation_id: c.conversation_id,
+        message_id: c.message_id,
+        contact_name: name,
+        inbox_name: inbox,
+        channel: kind(&kind_text),
+        status: ConversationStatus::parse(&status).unwrap_or(ConversationStatus::Open),
+        snippet,
+        created_at: c.created_at,
+        matches,
+    })
 }
 
 fn kind(s: &str) -> ChannelKind {
