@@ -1,12 +1,15 @@
 import { getContext, setContext } from 'svelte';
 import type { ActionOutcome, AppInfo, Backend, ChannelKind, ConversationAction, CoreEvent, InboxView, Macro, MacroRun, StagedFile } from './backend';
 import { toBackendError } from './backend';
+import { BotStore } from './bot.svelte';
 import { CannedStore } from './canned.svelte';
 import { OpenConversation } from './conversation.svelte';
 import { ConversationList } from './conversations.svelte';
+import { HandoverNotices } from './handover.svelte';
 import { InboxStore } from './inboxes.svelte';
 import { AgentStore, LabelStore } from './labels.svelte';
 import { MacroStore } from './macros.svelte';
+import { RuleStore } from './rules.svelte';
 
 export type View = 'inbox' | 'settings';
 
@@ -20,7 +23,8 @@ export type SettingsRoute =
   | { page: 'detail'; id: number; justCreated: boolean }
   | { page: 'labels' }
   | { page: 'canned' }
-  | { page: 'macros' };
+  | { page: 'macros' }
+  | { page: 'rules' };
 
 export class AppState {
   view = $state<View>('inbox');
@@ -45,6 +49,12 @@ export class AppState {
   readonly canned: CannedStore;
   /** Macros, for the header's and the bulk bar's "Run macro" menus and Settings → Macros. */
   readonly macros: MacroStore;
+  /** Automation rules, for Settings → Automation. */
+  readonly rules: RuleStore;
+  /** Each inbox's greeting, business hours and bot, for its settings page. */
+  readonly bots: BotStore;
+  /** "The bot handed a conversation to you" notices. */
+  readonly handovers: HandoverNotices;
   /** An action from the conversation header is running. */
   acting = $state(false);
   private unlisten: (() => void) | null = null;
@@ -57,6 +67,9 @@ export class AppState {
     this.agents = new AgentStore(backend);
     this.canned = new CannedStore(backend);
     this.macros = new MacroStore(backend);
+    this.rules = new RuleStore(backend);
+    this.bots = new BotStore(backend);
+    this.handovers = new HandoverNotices(backend, (id) => this.list.rows.get(id) ?? (this.open.id === id ? (this.open.row ?? undefined) : undefined));
   }
 
   /** Subscribes first, then loads, so no change between the two is missed. */
@@ -74,11 +87,13 @@ export class AppState {
     void this.agents.load();
     void this.canned.load();
     void this.macros.load();
+    void this.rules.load();
     await Promise.all([this.inboxes.load(), this.list.reload()]);
   }
 
   stop(): void {
     this.unlisten?.();
+    this.handovers.stop();
   }
 
   private onEvent(e: CoreEvent): void {
@@ -109,12 +124,23 @@ export class AppState {
       case 'macros_changed':
         void this.macros.load();
         break;
+      case 'rules_changed':
+        void this.rules.load();
+        break;
+      case 'bot_settings_changed':
+        this.bots.changed(e.inbox_id);
+        break;
+      case 'handed_over':
+        this.handovers.add(e.conversation_id);
+        break;
       case 'resync':
         void this.inboxes.load();
         void this.labels.load();
         void this.agents.load();
         void this.canned.load();
         void this.macros.load();
+        void this.rules.load();
+        this.bots.reloadAll();
         void this.list.reload();
         this.open.reload();
         if (this.open.id !== null) void this.list.refresh(this.open.id).then((row) => row !== undefined && this.open.onRow(this.open.id!, row));
@@ -134,6 +160,7 @@ export class AppState {
     const route = this.settings;
     if (route.page === 'detail' && !now.has(route.id) && before.some((v) => v.inbox.id === route.id))
       this.settings = { page: 'list' };
+    for (const v of before) if (!now.has(v.inbox.id)) this.bots.forget(v.inbox.id);
   }
 
   /** After add/update: show it at once, and refresh rows if they carry a stale inbox name. */
@@ -146,6 +173,7 @@ export class AppState {
   /** Its conversations went with it: drop them from the list and the pane. */
   inboxDeleted(id: number): void {
     this.inboxes.remove(id);
+    this.bots.forget(id);
     if (this.open.row?.inbox_id === id) {
       this.open.close();
       this.selectedId = null;
@@ -164,6 +192,7 @@ export class AppState {
 
   /** Deleted (here or by another process): out of the list, and out of the pane if it is open. */
   conversationRemoved(id: number): void {
+    this.handovers.removeConversation(id);
     this.list.apply(id, null);
     this.list.refreshCounts();
     if (this.open.id === id) {
@@ -260,6 +289,13 @@ export class AppState {
     } else {
       this.open.keepUnread(null);
     }
+  }
+
+  /** Shows a conversation from elsewhere in the app (a notice): the inbox view, with it open. */
+  openConversation(id: number): void {
+    this.view = 'inbox';
+    this.select(id);
+    this.revealToken++;
   }
 
   select(id: number): void {

@@ -8,6 +8,8 @@ import { commands, events } from './bindings';
 import type {
   ActionOutcome,
   AppInfo,
+  AutomationRule,
+  BotSettings,
   CannedResponse,
   ChannelKind,
   ConversationAction,
@@ -21,6 +23,7 @@ import type {
   EmailSettings,
   ErrorCode,
   FieldError,
+  InboxBot,
   InboxInput,
   InboxView,
   Label,
@@ -30,7 +33,9 @@ import type {
   Message,
   MessageHtml,
   Result,
+  RuleInput,
   SearchHit,
+  SearchQuery,
   StagedFile,
   StatusCounts,
 } from './bindings';
@@ -40,6 +45,9 @@ export type {
   ApiSettings,
   AppInfo,
   Attachment,
+  AutomationRule,
+  BotSettings,
+  BusinessHours,
   CannedResponse,
   ChannelKind,
   ConnectionReport,
@@ -54,8 +62,10 @@ export type {
   Delivery,
   EmailSettings,
   ErrorCode,
+  FaqAnswer,
   FieldError,
   Inbox,
+  InboxBot,
   InboxInput,
   InboxSettings,
   InboxState,
@@ -71,7 +81,11 @@ export type {
   MessageHtml,
   MessageKind,
   MessengerSettings,
+  OpeningHours,
   Priority,
+  RuleCondition,
+  RuleEvent,
+  RuleInput,
   SearchHit,
   StagedFile,
   StatusCounts,
@@ -164,11 +178,27 @@ export interface Backend {
   /** Runs a macro on conversations: per conversation, one outcome per step that ran; it stops at
    * the first failure (the last outcome's `error`), and `completed` says whether all ran. */
   runMacro(id: number, conversationIds: number[]): Promise<MacroRun[]>;
+  /** Every automation rule, in the order they run. */
+  listRules(): Promise<AutomationRule[]>;
+  /** Creates (`id` null; it runs last) or replaces a rule. Validation errors on "name", "conditions"
+   * ("Condition 2: choose at least one inbox.") and "actions" ("Step 1: …", like a macro's steps;
+   * `run_macro` is allowed here, and must name an existing macro). Emits `rules_changed`. */
+  saveRule(id: number | null, rule: RuleInput): Promise<AutomationRule>;
+  /** Sets the order rules run in; `ids` lists every rule once. Emits `rules_changed`. */
+  reorderRules(ids: number[]): Promise<AutomationRule[]>;
+  deleteRule(id: number): Promise<void>;
+  /** An inbox's greeting, business hours and chatbot. */
+  getInboxBot(inboxId: number): Promise<InboxBot>;
+  /** Validation errors on "greeting", "out_of_office" (also: needs business hours),
+   * "handover_message", "business_hours", "faq" ("Answer 2: …"), "agent_bot_url" and
+   * "agent_bot_timeout_secs". Saving an agent-bot URL the first time creates the signing secret.
+   * Emits `bot_settings_changed`. */
+  saveInboxBot(inboxId: number, settings: BotSettings): Promise<InboxBot>;
   /** `text` with its variables (`{{contact.first_name}}`…) filled in for this conversation. */
   renderReply(conversationId: number, text: string): Promise<string>;
   markRead(conversationId: number): Promise<void>;
   retryMessage(messageId: number): Promise<void>;
-  search(query: string, limit: number): Promise<SearchHit[]>;
+  search(query: SearchQuery, limit: number): Promise<SearchHit[]>;
   /** Checks an e-mail inbox's IMAP and SMTP servers with `password`, or (when it is null) the
    * stored password of `inboxId`. */
   testEmailConnection(settings: EmailSettings, password: string | null, inboxId: number | null): Promise<ConnectionReport>;
@@ -292,6 +322,14 @@ export function createTauriBackend(): Backend {
       await unwrap(commands.deleteMacro(id));
     },
     runMacro: (id, conversationIds) => unwrap(commands.runMacro(id, conversationIds)),
+    listRules: () => unwrap(commands.listRules()),
+    saveRule: (id, rule) => unwrap(commands.saveRule(id, rule)),
+    reorderRules: (ids) => unwrap(commands.reorderRules(ids)),
+    deleteRule: async (id) => {
+      await unwrap(commands.deleteRule(id));
+    },
+    getInboxBot: (inboxId) => unwrap(commands.getInboxBot(inboxId)),
+    saveInboxBot: (inboxId, settings) => unwrap(commands.saveInboxBot(inboxId, settings)),
     renderReply: (conversationId, text) => unwrap(commands.renderReply(conversationId, text)),
     markRead: async (conversationId) => {
       await unwrap(commands.markRead(conversationId));
@@ -331,6 +369,12 @@ export function replyCarriesFiles(kind: ChannelKind): boolean {
 /** The variables a reply (and a canned response) may use, as the core names them. */
 export const CANNED_VARIABLES = ['contact.name', 'contact.first_name', 'agent.name', 'inbox.name'] as const;
 export type CannedVariable = (typeof CANNED_VARIABLES)[number];
+
+/** The words with which a customer asks for a person when an inbox sets none of its own. */
+export const DEFAULT_HANDOVER_WORDS = ['human', 'agent', 'person', 'humano', 'atendente', 'pessoa'] as const;
+/** How long the core waits for an agent bot when the timeout is 0, and the most it allows. */
+export const AGENT_BOT_TIMEOUT_DEFAULT = 10;
+export const AGENT_BOT_TIMEOUT_MAX = 30;
 
 export function isTauri(): boolean {
   return typeof window !== 'undefined' && '__TAURI_INTERNALS__' in window;

@@ -369,7 +369,7 @@ async retryMessage(messageId: number) : Promise<Result<null, ErrorPayload>> {
     else return { status: "error", error: e  as any };
 }
 },
-async search(query: string, limit: number) : Promise<Result<SearchHit[], ErrorPayload>> {
+async search(query: SearchQuery, limit: number) : Promise<Result<SearchHit[], ErrorPayload>> {
     try {
     return { status: "ok", data: await TAURI_INVOKE("search", { query, limit }) };
 } catch (e) {
@@ -992,7 +992,44 @@ export type RuleInput = { name: string; enabled: boolean; event: RuleEvent; cond
 /**
  * One search result; `snippet` marks matches between `\u{2}` and `\u{3}`.
  */
-export type SearchHit = { conversation_id: number; message_id: number | null; contact_name: string; inbox_name: string; channel: ChannelKind; snippet: string; created_at: number }
+export type SearchHit = { conversation_id: number; 
+/**
+ * The message shown (`None`: the contact matched).
+ */
+message_id: number | null; contact_name: string; inbox_name: string; channel: ChannelKind; status: ConversationStatus; 
+/**
+ * The matched text with the matches between `SNIPPET_START` and `SNIPPET_END`.
+ */
+snippet: string; created_at: number; 
+/**
+ * How many of the conversation's messages match (counted among the newest 5,000 matches).
+ */
+matches: number }
+export type SearchOrder = 
+/**
+ * Conversations whose newest match is newest first.
+ */
+"newest" | 
+/**
+ * Best match first (BM25).
+ */
+"relevance"
+/**
+ * What to search for, and where.
+ */
+export type SearchQuery = { 
+/**
+ * Words as typed; the last one matches as a prefix.
+ */
+text: string; inbox_id?: number | null; status?: ConversationStatus | null; label?: string | null; assignee?: string | null; 
+/**
+ * Only messages written at or after this time (Unix ms).
+ */
+since?: number | null; 
+/**
+ * Only messages written before this time (Unix ms).
+ */
+until?: number | null; order?: SearchOrder }
 /**
  * A file picked for a reply, already copied into the attachment store; pass it to
  * `send_message`.

@@ -29,6 +29,15 @@ export class MacroStore {
       if (seq === this.seq) this.loaded = true;
     }
   }
+
+  /** Shows a macro the core just saved at once (the list is by name), before `macros_changed`
+   * refetches all, so the page can put focus on it. */
+  upsert(macro: Macro): void {
+    this.seq++;
+    this.list = [...this.list.filter((m) => m.id !== macro.id), macro].sort((a, b) =>
+      a.name.localeCompare(b.name, undefined, { sensitivity: 'base' }),
+    );
+  }
 }
 
 /** What the step editor offers, one choice per kind of step (actions flattened). */
@@ -45,7 +54,9 @@ export const STEP_KINDS = [
   'mute',
   'mark_unread',
 ] as const;
-export type StepKind = (typeof STEP_KINDS)[number];
+/** Automation rules also offer running a macro (a macro cannot run another one). */
+export const RULE_STEP_KINDS = [...STEP_KINDS, 'run_macro'] as const;
+export type StepKind = (typeof RULE_STEP_KINDS)[number];
 
 export const STEP_KIND_LABEL: Record<StepKind, MessageKey> = {
   send_message: 'macroStep.send_message',
@@ -59,6 +70,7 @@ export const STEP_KIND_LABEL: Record<StepKind, MessageKey> = {
   remove_label: 'macroStep.remove_label',
   mute: 'macroStep.mute',
   mark_unread: 'macroStep.mark_unread',
+  run_macro: 'macroStep.run_macro',
 };
 
 /** The statuses a step can set (snoozing has steps of its own). */
@@ -76,12 +88,14 @@ export type DraftStep = {
   priority: Priority;
   label: string;
   muted: boolean;
+  /** `run_macro`: the macro to run (null until one is picked). */
+  macroId: number | null;
 };
 
 let nextKey = 1;
 
 export function blankStep(kind: StepKind = 'send_message'): DraftStep {
-  return { key: nextKey++, kind, text: '', status: 'resolved', minutes: 60, agent: '', priority: 'high', label: '', muted: true };
+  return { key: nextKey++, kind, text: '', status: 'resolved', minutes: 60, agent: '', priority: 'high', label: '', muted: true, macroId: null };
 }
 
 /** A saved step, ready to edit. (`delete` and fixed-time snoozes cannot be saved; shown as their
@@ -94,6 +108,8 @@ export function draftOf(step: MacroStep): DraftStep {
       return { ...d, kind: step.step, text: step.text };
     case 'snooze_for':
       return { ...d, kind: 'snooze_for', minutes: step.minutes };
+    case 'run_macro':
+      return { ...d, kind: 'run_macro', macroId: step.macro_id };
   }
   const a = step.action;
   switch (a.action) {
@@ -139,6 +155,8 @@ export function stepOf(d: DraftStep): MacroStep {
       return { step: 'action', action: { action: 'mute', muted: d.muted } };
     case 'mark_unread':
       return { step: 'action', action: { action: 'mark_unread' } };
+    case 'run_macro':
+      return { step: 'run_macro', macro_id: d.macroId ?? 0 };
   }
 }
 
@@ -153,6 +171,8 @@ export function checkStep(d: DraftStep): string | null {
     case 'add_label':
     case 'remove_label':
       return d.label.trim() ? null : t('macroPage.labelRequired');
+    case 'run_macro':
+      return d.macroId !== null ? null : t('macroPage.macroRequired');
     default:
       return null;
   }
@@ -177,9 +197,12 @@ function short(text: string, max = 40): string {
   return [...line].length > max ? [...line].slice(0, max - 1).join('') + '…' : line;
 }
 
-/** One line saying what a step does: "Send “Obrigado, {{contact.first_name}}!”", "Status: Resolved". */
+/** One line saying what a step does: "Send “Obrigado, {{contact.first_name}}!”", "Status: Resolved".
+ * (A rule's `run_macro` step names its macro with `describeRuleStep` in rules.svelte.ts.) */
 export function describeStep(step: MacroStep): string {
   switch (step.step) {
+    case 'run_macro':
+      return t('macroSummary.run_macro_any');
     case 'send_message':
       return t('macroSummary.send_message', { text: short(step.text) });
     case 'add_note':

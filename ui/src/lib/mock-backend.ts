@@ -13,10 +13,16 @@
 // Macros ("Close as solved", "Escalate") run step by step with the same logic as applyAction and
 // sendMessage, stopping at the first failure (a Nuno conversation fails at once; a message with
 // "offline" in it fails at that step).
-import { BackendError, CANNED_VARIABLES, replyCarriesFiles } from './backend';
+// Automation rules and each inbox's bot settings are checked like the core's and kept in memory;
+// rules are not evaluated. The website inbox has a bot (a greeting and FAQ answers): a pending
+// conversation there gets bot answers, and its customer asks for a person 15 s after start, so the
+// hand-over notice shows. Saving an agent-bot URL creates a fake signing secret.
+import { AGENT_BOT_TIMEOUT_MAX, BackendError, CANNED_VARIABLES, DEFAULT_HANDOVER_WORDS, replyCarriesFiles } from './backend';
 import type {
   ActionOutcome,
+  AutomationRule,
   Backend,
+  BotSettings,
   CannedResponse,
   ConversationAction,
   ConversationFilter,
@@ -24,6 +30,7 @@ import type {
   CoreEvent,
   ChannelKind,
   EmailSettings,
+  InboxBot,
   InboxInput,
   InboxView,
   Label,
@@ -35,6 +42,8 @@ import type {
   Message,
   MessageKind,
   MessengerSettings,
+  RuleCondition,
+  RuleInput,
   StagedFile,
   StatusCounts,
   TelegramSettings,
@@ -179,6 +188,44 @@ const SEED_MACROS: [string, MacroStep[]][] = [
     ],
   ],
 ];
+/** The seeded automation rule: refund requests get the billing label. */
+const SEED_RULE: RuleInput = {
+  name: 'Tag refund requests',
+  enabled: true,
+  event: 'message_received',
+  conditions: [{ when: 'message_contains', words: ['refund', 'reembolso'] }],
+  actions: [{ step: 'action', action: { action: 'add_label', label: 'billing' } }],
+};
+/** The website inbox's bot: a greeting, office hours and two FAQ answers (so it is on). */
+const SEED_BOT: BotSettings = {
+  greeting: 'Hi {{contact.first_name}}! Thanks for writing to {{inbox.name}}.',
+  business_hours: {
+    time_zone: 'America/Sao_Paulo',
+    days: [1, 2, 3, 4, 5].flatMap((weekday) => [
+      { weekday, open: '09:00', close: '12:00' },
+      { weekday, open: '13:00', close: '18:00' },
+    ]),
+  },
+  out_of_office: 'We are closed right now; we answer from 9:00 to 18:00, Monday to Friday.',
+  faq: [
+    { keywords: ['opening hours', 'open'], answer: 'We are open Monday to Friday, 9:00 to 18:00 (São Paulo time).' },
+    { keywords: ['shipping', 'delivery', 'parcel'], answer: 'Orders ship within 2 business days and arrive in 3 to 7.' },
+  ],
+  handover_keywords: [],
+  handover_message: 'One moment, {{contact.first_name}}: a person will answer you shortly.',
+  agent_bot_url: null,
+  agent_bot_timeout_secs: 0,
+};
+const NO_BOT: BotSettings = {
+  greeting: null,
+  business_hours: null,
+  out_of_office: null,
+  faq: [],
+  handover_keywords: [],
+  handover_message: null,
+  agent_bot_url: null,
+  agent_bot_timeout_secs: 0,
+};
 /** The core's cap on message text (and canned responses), in UTF-8 bytes. */
 const MAX_CONTENT_BYTES = 64 * 1024;
 
@@ -234,6 +281,13 @@ export function createMockBackend(): Backend {
   /** Macros by id. */
   const macros = new Map<number, Macro>();
   let nextMacroId = 1;
+  /** Automation rules, in the order they run. */
+  let rules: AutomationRule[] = [];
+  let nextRuleId = 1;
+  /** Each inbox's bot settings (none: `NO_BOT`), and the agent-bot signing secrets (the core
+   * keeps those in the keychain). */
+  const bots = new Map<number, BotSettings>();
+  const botSecrets = new Map<number, string>();
   /** Pending wake-ups of timed snoozes. */
   const snoozeTimers = new Map<number, ReturnType<typeof setTimeout>>();
   let nextInboxId = 1;
@@ -566,6 +620,7 @@ export function createMockBackend(): Backend {
               ],
         subject: mail ? (i === 0 ? subject : `Re: ${subject}`) : null,
         has_html: mail && kind === 'incoming' && r() < 0.7,
+        by_bot: false,
       });
       const last = out[out.length - 1];
       if (last.delivery === 'failed')
@@ -576,7 +631,7 @@ export function createMockBackend(): Backend {
             : 'Visitor disconnected before the message was delivered';
     }
     if (c.status === 'resolved') {
-      out.push({ id: nextMsgId++, conversation_id: c.id, kind: 'activity', content: 'You resolved the conversation', sender_name: null, delivery: null, error: null, created_at: c.last_activity_at, attachments: [], subject: null, has_html: false });
+      out.push({ id: nextMsgId++, conversation_id: c.id, kind: 'activity', content: 'You resolved the conversation', sender_name: null, delivery: null, error: null, created_at: c.last_activity_at, attachments: [], subject: null, has_html: false, by_bot: false });
     }
     return out;
   }
@@ -706,7 +761,7 @@ export function createMockBackend(): Backend {
     const at = now - 15_000;
     const [lat, lon] = ['-23.561414', '-46.655881'];
     const location = `📍 Location: ${lat}, ${lon} https://www.openstreetmap.org/?mlat=${lat}&mlon=${lon}`;
-    const base = { conversation_id: id, error: null, subject: null, has_html: false } as const;
+    const base = { conversation_id: id, error: null, subject: null, has_html: false, by_bot: false } as const;
     convs.set(id, {
       id,
       inbox_id: telegram.inbox.id,
@@ -772,6 +827,7 @@ export function createMockBackend(): Backend {
           attachments: [],
           subject: null,
           has_html: false,
+          by_bot: false,
         })),
       );
     };
@@ -801,6 +857,7 @@ export function createMockBackend(): Backend {
       attachments: [],
       subject: null,
       has_html: false,
+      by_bot: false,
     });
 
     // An SMS customer texting the Twilio number, and a LINE user writing to the official account
@@ -863,6 +920,23 @@ export function createMockBackend(): Backend {
 
     for (const [code, content] of SEED_CANNED) canned.set(nextCannedId, { id: nextCannedId++, short_code: code, content });
     for (const [name, steps] of SEED_MACROS) macros.set(nextMacroId, { id: nextMacroId++, name, steps: structuredClone(steps) });
+    rules.push({ id: nextRuleId++, ...structuredClone(SEED_RULE) });
+    bots.set(web.inbox.id, structuredClone(SEED_BOT));
+
+    // A website visitor the bot greeted and answered; still pending (the bot has it).
+    const visited = now - 4 * 60_000;
+    seed(web, total + 9, 'Helena Duarte', null, [
+      ['incoming', 'Hello! Do you deliver to Curitiba?', visited - 2 * 60_000],
+      ['outgoing', 'Hi Helena! Thanks for writing to Acme website.', visited - 2 * 60_000 + 1500],
+      ['outgoing', 'Orders ship within 2 business days and arrive in 3 to 7.', visited - 2 * 60_000 + 3000],
+      ['incoming', 'Great. And what are your opening hours?', visited],
+      ['outgoing', 'We are open Monday to Friday, 9:00 to 18:00 (São Paulo time).', visited + 1500],
+    ]);
+    const helena = convs.get(total + 9)!;
+    helena.status = 'pending';
+    for (const m of thread(helena.id)) if (m.kind === 'outgoing') Object.assign(m, { by_bot: true, sender_name: 'Bot' });
+    // Then she asks for a person: the bot hands her over (the notice shows).
+    setTimeout(() => customerWrites(helena, 'Can I talk to a person, please?'), 15_000);
 
     // Labels, priorities and assignments on some of the newest conversations.
     for (const [name, color] of SEED_LABELS) labels.set(nextLabelId, { id: nextLabelId++, name, color });
@@ -1001,31 +1075,163 @@ export function createMockBackend(): Backend {
     if (!n) throw validation('name', 'Give the macro a name.');
     if ([...n].length > 100) throw validation('name', 'Use at most 100 characters.');
     if ([...macros.values()].some((m) => m.name.toLowerCase() === n.toLowerCase() && m.id !== id)) throw validation('name', 'Another macro already has this name.');
-    if (!steps.length) throw validation('steps', 'Add at least one step.');
-    if (steps.length > 20) throw validation('steps', 'Use at most 20 steps.');
+    checkSteps('steps', steps, () => 'a macro cannot run another macro');
+    return n;
+  }
+
+  /** The core's checks of a macro's steps or a rule's actions (`field`); `runMacro` says what is
+   * wrong with a `run_macro` step, if anything. */
+  function checkSteps(field: string, steps: MacroStep[], runMacro: (macroId: number) => string | null) {
+    if (!steps.length) throw validation(field, 'Add at least one step.');
+    if (steps.length > 20) throw validation(field, 'Use at most 20 steps.');
     steps.forEach((s, i) => {
       const at = `Step ${i + 1}: `;
       switch (s.step) {
         case 'action':
-          if (s.action.action === 'delete') throw validation('steps', `${at}a macro cannot delete conversations.`);
-          if (s.action.action === 'snooze' && s.action.until !== null) throw validation('steps', `${at}snooze for a while instead of until a fixed time.`);
-          if (s.action.action === 'assign' && s.action.agent !== null && !s.action.agent.trim()) throw validation('steps', `${at}name the agent to assign to.`);
+          if (s.action.action === 'delete') throw validation(field, `${at}deleting a conversation cannot be automated.`);
+          if (s.action.action === 'snooze' && s.action.until !== null) throw validation(field, `${at}snooze for a while instead of until a fixed time.`);
+          if (s.action.action === 'assign' && s.action.agent !== null && !s.action.agent.trim()) throw validation(field, `${at}name the agent to assign to.`);
           if ((s.action.action === 'add_label' || s.action.action === 'remove_label') && !s.action.label.trim())
-            throw validation('steps', `${at}name the label.`);
+            throw validation(field, `${at}name the label.`);
           break;
         case 'snooze_for':
-          if (!Number.isInteger(s.minutes) || s.minutes < 1 || s.minutes > 525_600) throw validation('steps', `${at}snooze for 1 minute to 1 year.`);
+          if (!Number.isInteger(s.minutes) || s.minutes < 1 || s.minutes > 525_600) throw validation(field, `${at}snooze for 1 minute to 1 year.`);
           break;
         case 'add_note':
         case 'send_message': {
-          if (!s.text.trim()) throw validation('steps', `${at}the text is empty.`);
+          if (!s.text.trim()) throw validation(field, `${at}the text is empty.`);
           const unknown = unknownVariables(s.text);
-          if (unknown.length) throw validation('steps', `${at}unknown variable {{${unknown[0]}}}.`);
+          if (unknown.length) throw validation(field, `${at}unknown variable {{${unknown[0]}}}.`);
+          break;
+        }
+        case 'run_macro': {
+          const problem = runMacro(s.macro_id);
+          if (problem) throw validation(field, `${at}${problem}.`);
           break;
         }
       }
     });
-    return n;
+  }
+
+  /** What the core finds wrong with a rule's condition, if anything. */
+  function conditionProblem(c: RuleCondition, event: RuleInput['event']): string | null {
+    const blank = (s: string) => !s.trim();
+    switch (c.when) {
+      case 'inbox':
+        return c.inbox_ids.length ? null : 'choose at least one inbox';
+      case 'channel_kind':
+        return c.kinds.length ? null : 'choose at least one channel';
+      case 'status':
+        return c.statuses.length ? null : 'choose at least one status';
+      case 'message_contains':
+        if (event === 'conversation_updated')
+          return '“message contains” needs a message: use it with “message received” or “conversation created”';
+        return c.words.length && !c.words.some(blank) ? null : 'write the words to look for (none may be empty)';
+      case 'contact_email':
+      case 'contact_phone':
+        return blank(c.pattern) ? 'write a pattern, e.g. *@example.com or +55*' : null;
+      case 'label':
+        return blank(c.label) ? 'choose a label' : null;
+      case 'business_hours':
+        return null;
+    }
+  }
+
+  /** The core's checks of a rule; resolves to it with its name trimmed. */
+  function checkRule(rule: RuleInput): RuleInput {
+    const name = rule.name.trim();
+    if (!name || [...name].length > 100) throw validation('name', 'Give the rule a name (at most 100 characters).');
+    if (rule.conditions.length > 20) throw validation('conditions', 'A rule has at most 20 conditions.');
+    rule.conditions.forEach((c, i) => {
+      const problem = conditionProblem(c, rule.event);
+      if (problem) throw validation('conditions', `Condition ${i + 1}: ${problem}.`);
+    });
+    checkSteps('actions', rule.actions, (id) => (macros.has(id) ? null : 'that macro does not exist (any more)'));
+    return { ...copy(rule), name };
+  }
+
+  /** "refund, Reembolso " → ["refund", "reembolso"], as the core stores keywords. */
+  const normalWords = (list: readonly string[]) => list.map((w) => w.trim().toLowerCase()).filter(Boolean);
+
+  const HHMM = /^(\d{2}):(\d{2})$/;
+  const minutesOf = (hhmm: string) => {
+    const m = HHMM.exec(hhmm);
+    if (!m) return null;
+    const [h, min] = [Number(m[1]), Number(m[2])];
+    return (h < 24 && min < 60) || (h === 24 && min === 0) ? h * 60 + min : null;
+  };
+
+  function knownTimeZone(zone: string): boolean {
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: zone });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** The core's checks of an inbox's bot settings; resolves to them trimmed and normalised. */
+  function checkBot(input: BotSettings): BotSettings {
+    const text = (field: string, value: string | null | undefined): string | null => {
+      if (!value?.trim()) return null;
+      if (new TextEncoder().encode(value).length > MAX_CONTENT_BYTES) throw validation(field, `The message is longer than ${MAX_CONTENT_BYTES / 1024} KiB.`);
+      const unknown = unknownVariables(value);
+      if (unknown.length) throw validation(field, `Unknown variable ${unknown.map((v) => `{{${v}}}`).join(', ')}.`);
+      return value;
+    };
+    const s: BotSettings = { ...NO_BOT, ...copy(input) };
+    s.greeting = text('greeting', s.greeting);
+    s.out_of_office = text('out_of_office', s.out_of_office);
+    s.handover_message = text('handover_message', s.handover_message);
+    if (s.business_hours) {
+      const h = s.business_hours;
+      h.time_zone = h.time_zone.trim();
+      if (!knownTimeZone(h.time_zone)) throw validation('business_hours', `“${h.time_zone}” is not a known time zone (e.g. America/Sao_Paulo).`);
+      for (const d of h.days) {
+        if (!Number.isInteger(d.weekday) || d.weekday < 1 || d.weekday > 7) throw validation('business_hours', 'Days go from 1 (Monday) to 7 (Sunday).');
+        const [open, close] = [minutesOf(d.open), minutesOf(d.close)];
+        if (open === null || close === null) throw validation('business_hours', `Write times as HH:MM, e.g. 09:00 and 18:00 (got ${d.open} – ${d.close}).`);
+        if (open >= close) throw validation('business_hours', `${d.open} must be before ${d.close}.`);
+      }
+    }
+    if (s.out_of_office && !s.business_hours) throw validation('out_of_office', 'Set business hours first: the out-of-office reply is sent outside them.');
+    const faq = s.faq ?? [];
+    if (faq.length > 200) throw validation('faq', 'At most 200 answers.');
+    faq.forEach((f, i) => {
+      f.keywords = normalWords(f.keywords);
+      if (!f.keywords.length) throw validation('faq', `Answer ${i + 1}: give at least one keyword.`);
+      const answer = text('faq', f.answer);
+      if (answer === null) throw validation('faq', `Answer ${i + 1}: write the answer.`);
+    });
+    s.handover_keywords = normalWords(s.handover_keywords ?? []);
+    const url = s.agent_bot_url?.trim() || null;
+    if (url) {
+      let ok: boolean;
+      try {
+        ok = ['http:', 'https:'].includes(new URL(url).protocol);
+      } catch {
+        ok = false;
+      }
+      if (!ok) throw validation('agent_bot_url', 'Give the agent bot’s full address, e.g. https://bot.example.com/caixa.');
+    }
+    s.agent_bot_url = url;
+    const secs = s.agent_bot_timeout_secs ?? 0;
+    if (!Number.isInteger(secs) || secs < 0) throw validation('agent_bot_timeout_secs', 'Give the timeout in whole seconds.');
+    if (secs > AGENT_BOT_TIMEOUT_MAX) throw validation('agent_bot_timeout_secs', `Wait at most ${AGENT_BOT_TIMEOUT_MAX} seconds for the agent bot.`);
+    return s;
+  }
+
+  const botOf = (inboxId: number): BotSettings => bots.get(inboxId) ?? NO_BOT;
+  const botActive = (s: BotSettings) => (s.faq?.length ?? 0) > 0 || !!s.agent_bot_url;
+
+  function inboxBot(inboxId: number): InboxBot {
+    const settings = botOf(inboxId);
+    return {
+      inbox_id: inboxId,
+      settings: copy(settings),
+      active: botActive(settings),
+      agent_bot_secret: settings.agent_bot_url ? (botSecrets.get(inboxId) ?? null) : null,
+    };
   }
 
   const listMacrosSync = () => [...macros.values()].sort((a, b) => a.name.localeCompare(b.name, undefined, { sensitivity: 'base' }));
@@ -1064,8 +1270,8 @@ export function createMockBackend(): Backend {
     );
   }
 
-  function activity(c: ConversationRow, content: string, sender: string | null = ME) {
-    const msg: Message = { id: nextMsgId++, conversation_id: c.id, kind: 'activity', content, sender_name: sender, delivery: null, error: null, created_at: Date.now(), attachments: [], subject: null, has_html: false };
+  function activity(c: ConversationRow, content: string, sender: string | null = ME, byBot = false) {
+    const msg: Message = { id: nextMsgId++, conversation_id: c.id, kind: 'activity', content, sender_name: sender, delivery: null, error: null, created_at: Date.now(), attachments: [], subject: null, has_html: false, by_bot: byBot };
     thread(c.id).push(msg);
     touch(c, msg);
   }
@@ -1147,22 +1353,55 @@ export function createMockBackend(): Backend {
     if (text) activity(c, text);
   }
 
+  /** A customer message arrives; while the conversation is pending in an inbox whose bot is on,
+   * the bot answers (FAQ) or hands over (asked for a person, or no answer fits). */
+  function customerWrites(c: ConversationRow, content: string) {
+    if (!convs.has(c.id)) return;
+    const msg: Message = { id: nextMsgId++, conversation_id: c.id, kind: 'incoming', content, sender_name: c.contact_name, delivery: null, error: null, created_at: Date.now(), attachments: [], subject: c.channel === 'email' ? 'Re: your message' : null, has_html: false, by_bot: false };
+    thread(c.id).push(msg);
+    c.unread_count += 1;
+    // A customer message reopens a resolved or snoozed conversation, unless it is muted.
+    if (!c.muted && (c.status === 'resolved' || c.status === 'snoozed')) {
+      c.status = 'open';
+      c.snoozed_until = null;
+      clearSnoozeTimer(c.id);
+    }
+    touch(c, msg);
+    const bot = botOf(c.inbox_id);
+    if (c.status !== 'pending' || !botActive(bot)) return;
+    const text = content.toLowerCase();
+    const words = bot.handover_keywords?.length ? bot.handover_keywords : [...DEFAULT_HANDOVER_WORDS];
+    // (There is no agent bot to ask here: one that is set never answers, so the bot hands over.)
+    const faq = words.some((w) => text.includes(w)) || bot.agent_bot_url ? undefined : bot.faq?.find((f) => f.keywords.some((k) => text.includes(k)));
+    setTimeout(() => {
+      if (!convs.has(c.id)) return;
+      if (faq) return botSays(c, faq.answer);
+      if (bot.handover_message) botSays(c, bot.handover_message);
+      c.status = 'open';
+      activity(c, 'The bot handed the conversation over to a person', null, true);
+      emit({ type: 'handed_over', conversation_id: c.id });
+    }, 1200);
+  }
+
+  /** An answer from the bot (variables filled in), delivered like a reply. */
+  function botSays(c: ConversationRow, text: string) {
+    const first = c.contact_name.trim().split(/\s+/)[0] || c.contact_name;
+    const content = fillVariables(text, (name) =>
+      name === 'contact.name' ? c.contact_name : name === 'contact.first_name' ? first : name === 'agent.name' ? ME : name === 'inbox.name' ? c.inbox_name : null,
+    );
+    const msg: Message = { id: nextMsgId++, conversation_id: c.id, kind: 'outgoing', content, sender_name: 'Bot', delivery: 'queued', error: null, created_at: Date.now(), attachments: [], subject: null, has_html: false, by_bot: true };
+    thread(c.id).push(msg);
+    touch(c, msg);
+    deliver(msg);
+  }
+
   // A customer writes now and then, so live updates can be seen in development.
   if (mode !== 'empty') {
     setInterval(() => {
       const ids = [...convs.keys()];
       if (!ids.length) return;
       const c = convs.get(ids[Math.floor(Math.random() * Math.min(ids.length, 50))])!;
-      const msg: Message = { id: nextMsgId++, conversation_id: c.id, kind: 'incoming', content: INCOMING[Math.floor(Math.random() * INCOMING.length)], sender_name: c.contact_name, delivery: null, error: null, created_at: Date.now(), attachments: [], subject: c.channel === 'email' ? 'Re: your message' : null, has_html: false };
-      thread(c.id).push(msg);
-      c.unread_count += 1;
-      // A customer message reopens a resolved or snoozed conversation, unless it is muted.
-      if (!c.muted && (c.status === 'resolved' || c.status === 'snoozed')) {
-        c.status = 'open';
-        c.snoozed_until = null;
-        clearSnoozeTimer(c.id);
-      }
-      touch(c, msg);
+      customerWrites(c, INCOMING[Math.floor(Math.random() * INCOMING.length)]);
     }, 20_000);
   }
 
@@ -1259,6 +1498,9 @@ export function createMockBackend(): Backend {
       if (!inboxes.delete(id)) throw new BackendError('not_found', 'Inbox not found');
       passwords.delete(id);
       webhookSecrets.delete(id);
+      bots.delete(id);
+      botSecrets.delete(id);
+      // Rules keep naming it, as in the core (the condition simply no longer holds).
       for (const [cid, c] of convs) if (c.inbox_id === id) convs.delete(cid);
       emit({ type: 'inboxes_changed' });
       emit({ type: 'resync' });
@@ -1321,7 +1563,7 @@ export function createMockBackend(): Backend {
       }
       if (content.toLowerCase().includes('offline')) throw new BackendError('unavailable', 'The store is busy; your text is still here, try again.');
       const subject = c.channel === 'email' && !priv ? (thread(conversationId).findLast((m) => m.subject !== null)?.subject ?? null) : null;
-      const msg: Message = { id: nextMsgId++, conversation_id: conversationId, kind: priv ? 'note' : 'outgoing', content, sender_name: 'You', delivery: priv ? null : 'queued', error: null, created_at: Date.now(), attachments: files.map((f) => ({ id: nextAttachmentId++, file_name: f.file_name, mime_type: f.mime_type, size: f.size, on_server: false })), subject: subject && !subject.startsWith('Re: ') ? `Re: ${subject}` : subject, has_html: false };
+      const msg: Message = { id: nextMsgId++, conversation_id: conversationId, kind: priv ? 'note' : 'outgoing', content, sender_name: 'You', delivery: priv ? null : 'queued', error: null, created_at: Date.now(), attachments: files.map((f) => ({ id: nextAttachmentId++, file_name: f.file_name, mime_type: f.mime_type, size: f.size, on_server: false })), subject: subject && !subject.startsWith('Re: ') ? `Re: ${subject}` : subject, has_html: false, by_bot: false };
       thread(conversationId).push(msg);
       touch(c, msg);
       if (!priv) deliver(msg);
@@ -1503,6 +1745,50 @@ export function createMockBackend(): Backend {
       }
       return runs;
     },
+    async listRules() {
+      await sleep(20);
+      return copy(rules);
+    },
+    async saveRule(id, rule) {
+      await sleep(60);
+      const checked = checkRule(rule);
+      const i = id === null ? -1 : rules.findIndex((r) => r.id === id);
+      if (id !== null && i < 0) throw new BackendError('not_found', 'Automation rule not found');
+      const saved: AutomationRule = { id: id ?? nextRuleId++, ...checked };
+      rules = i < 0 ? [...rules, saved] : rules.map((r) => (r.id === id ? saved : r));
+      emit({ type: 'rules_changed' });
+      return copy(saved);
+    },
+    async reorderRules(ids) {
+      await sleep(40);
+      const known = rules.map((r) => r.id).sort((a, b) => a - b);
+      const wanted = [...ids].sort((a, b) => a - b);
+      if (known.length !== wanted.length || known.some((id, i) => id !== wanted[i]))
+        throw validation('ids', 'The new order must list every rule exactly once (reload and try again).');
+      rules = ids.map((id) => rules.find((r) => r.id === id)!);
+      emit({ type: 'rules_changed' });
+      return copy(rules);
+    },
+    async deleteRule(id) {
+      await sleep(60);
+      if (!rules.some((r) => r.id === id)) throw new BackendError('not_found', 'Automation rule not found');
+      rules = rules.filter((r) => r.id !== id);
+      emit({ type: 'rules_changed' });
+    },
+    async getInboxBot(inboxId) {
+      await sleep(30);
+      if (!inboxes.has(inboxId)) throw new BackendError('not_found', 'Inbox not found');
+      return inboxBot(inboxId);
+    },
+    async saveInboxBot(inboxId, settings) {
+      await sleep(80);
+      if (!inboxes.has(inboxId)) throw new BackendError('not_found', 'Inbox not found');
+      const checked = checkBot(settings);
+      if (checked.agent_bot_url && !botSecrets.has(inboxId)) botSecrets.set(inboxId, fakeSha256(`agent-bot:${inboxId}:${Date.now()}:${Math.random()}`));
+      bots.set(inboxId, checked);
+      emit({ type: 'bot_settings_changed', inbox_id: inboxId });
+      return inboxBot(inboxId);
+    },
     async renderReply(conversationId, text) {
       await sleep(30);
       const c = convs.get(conversationId);
@@ -1612,14 +1898,14 @@ export function createMockBackend(): Backend {
       throw new BackendError('not_found', 'Attachment not found');
     },
     async search(query, limit) {
-      const q = query.toLowerCase();
+      const q = query.text.toLowerCase();
       const hits = [];
       for (const c of [...convs.values()].sort(order)) {
         const i = c.preview.toLowerCase().indexOf(q);
         const j = c.contact_name.toLowerCase().indexOf(q);
         if (i < 0 && j < 0) continue;
         const snippet = i >= 0 ? c.preview.slice(0, i) + '\u0002' + c.preview.slice(i, i + q.length) + '\u0003' + c.preview.slice(i + q.length) : c.preview;
-        hits.push({ conversation_id: c.id, message_id: null, contact_name: c.contact_name, inbox_name: c.inbox_name, channel: c.channel, snippet, created_at: c.last_activity_at });
+        hits.push({ conversation_id: c.id, message_id: null, contact_name: c.contact_name, inbox_name: c.inbox_name, channel: c.channel, status: c.status, snippet, created_at: c.last_activity_at, matches: i >= 0 ? 1 : 0 });
         if (hits.length >= limit) break;
       }
       return hits;
