@@ -375,6 +375,7 @@ impl Caixa {
         };
         InboxView {
             state: self.inbox_state(&inbox),
+            files_refused: self.files_refused(inbox.kind),
             inbox,
             snippet,
             test_page_url,

@@ -46,6 +46,20 @@ pub fn refuses_file(kind: ChannelKind, mime: &str) -> Option<&'static str> {
 }
 
 impl Caixa {
+    /// Why replies on `kind` cannot carry files as Caixa runs now (`None`: they can).
+    pub fn files_refused(&self, kind: ChannelKind) -> Option<String> {
+        if !sends_files(kind) {
+            return Some(format!(
+                "Replies in {} conversations cannot carry files yet.",
+                kind.label()
+            ));
+        }
+        if files_by_link(kind) {
+            return crate::gateway::media::public_url_missing(self, kind);
+        }
+        None
+    }
+
     /// Copies a file the agent picked into the attachment store, ready for `send_message`.
     pub async fn stage_file(&self, path: PathBuf) -> Result<StagedFile> {
         let data_dir = self.config().data_dir.clone();
@@ -71,19 +85,8 @@ impl Caixa {
                     Ok(inboxes::get(c, inbox_id)?.kind)
                 })
                 .await?;
-            if !sends_files(kind) {
-                return Err(Error::field(
-                    "attachments",
-                    format!(
-                        "Replies in {} conversations cannot carry files yet.",
-                        kind.label()
-                    ),
-                ));
-            }
-            if files_by_link(kind) {
-                if let Some(why) = crate::gateway::media::public_url_missing(self, kind) {
-                    return Err(Error::field("attachments", why));
-                }
+            if let Some(why) = self.files_refused(kind) {
+                return Err(Error::field("attachments", why));
             }
             if kind == ChannelKind::Line && files.len() > 4 {
                 return Err(Error::field(

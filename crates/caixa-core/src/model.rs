@@ -506,6 +506,9 @@ pub struct InboxView {
     pub test_page_url: Option<String>,
     /// API: the URL integrators POST messages to.
     pub endpoint_url: Option<String>,
+    /// Why replies in this inbox cannot carry files, in words (`None`: they can). Private
+    /// notes always can.
+    pub files_refused: Option<String>,
 }
 
 /// Position in the conversation list (keyset pagination: newest activity first).
