@@ -778,7 +778,12 @@ test_page_url: string | null;
 /**
  * API: the URL integrators POST messages to.
  */
-endpoint_url: string | null }
+endpoint_url: string | null; 
+/**
+ * Why replies in this inbox cannot carry files, in words (`None`: they can). Private
+ * notes always can.
+ */
+files_refused: string | null }
 /**
  * A label conversations can carry.
  */
