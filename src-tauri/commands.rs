@@ -354,6 +354,56 @@ pub async fn send_template(
         .map_err(err)
 }
 
+/// Contacts matching a text (name, e-mail, phone; all when empty), most recently active first.
+#[tauri::command]
+#[specta::specta]
+pub async fn list_contacts(
+    caixa: State<'_, Caixa>,
+    query: String,
+    limit: u32,
+    offset: u32,
+) -> Res<Vec<ContactSummary>> {
+    caixa
+        .list_contacts(&query, limit, offset)
+        .await
+        .map_err(err)
+}
+
+/// A contact with their channels and conversations.
+#[tauri::command]
+#[specta::specta]
+pub async fn contact_details(caixa: State<'_, Caixa>, id: ContactId) -> Res<ContactDetails> {
+    caixa.contact_details(id).await.map_err(err)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn update_contact(
+    caixa: State<'_, Caixa>,
+    id: ContactId,
+    input: ContactInput,
+) -> Res<Contact> {
+    caixa.update_contact(id, input).await.map_err(err)
+}
+
+/// Moves everything of `other` into `keep` and removes `other`.
+#[tauri::command]
+#[specta::specta]
+pub async fn merge_contacts(
+    caixa: State<'_, Caixa>,
+    keep: ContactId,
+    other: ContactId,
+) -> Res<ContactDetails> {
+    caixa.merge_contacts(keep, other).await.map_err(err)
+}
+
+/// Pairs of contacts sharing an e-mail or phone exactly.
+#[tauri::command]
+#[specta::specta]
+pub async fn merge_suggestions(caixa: State<'_, Caixa>) -> Res<Vec<MergeSuggestion>> {
+    caixa.merge_suggestions().await.map_err(err)
+}
+
 #[tauri::command]
 #[specta::specta]
 pub async fn mark_read(caixa: State<'_, Caixa>, conversation_id: ConversationId) -> Res<()> {

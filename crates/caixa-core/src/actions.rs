@@ -45,9 +45,7 @@ impl Caixa {
         id: ConversationId,
         action: &ConversationAction,
     ) -> Result<()> {
-        let actor = crate::automation::Chain::actor();
-        let by_bot = actor.is_some();
-        let agent = actor.unwrap_or_else(|| self.config().agent_name.clone());
+        let (agent, by_bot) = self.acting();
         let updated = !matches!(
             action,
             ConversationAction::MarkUnread | ConversationAction::Delete
@@ -178,9 +176,7 @@ impl Caixa {
         conversation_id: ConversationId,
         text: &str,
     ) -> Result<()> {
-        let actor = crate::automation::Chain::actor();
-        let by_bot = actor.is_some();
-        let agent = actor.unwrap_or_else(|| self.config().agent_name.clone());
+        let (agent, by_bot) = self.acting();
         let text = text.to_string();
         let now = now_ms();
         let message_id = self

@@ -824,9 +824,7 @@ impl Caixa {
         } else {
             MessageKind::Outgoing
         };
-        let actor = crate::automation::Chain::actor();
-        let by_bot = actor.is_some();
-        let agent = actor.unwrap_or_else(|| self.inner.cfg.agent_name.clone());
+        let (agent, by_bot) = self.acting();
         let now = now_ms();
         let message = self
             .inner

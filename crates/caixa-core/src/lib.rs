@@ -15,6 +15,7 @@ pub mod automation;
 pub mod caixa;
 pub mod canned;
 pub mod channels;
+pub mod contacts;
 pub mod error;
 pub mod events;
 pub mod files;

@@ -531,6 +531,9 @@ pub struct ConversationFilter {
     /// Only conversations assigned to this agent.
     #[serde(default)]
     pub assignee: Option<String>,
+    /// Only this contact's conversations.
+    #[serde(default)]
+    pub contact_id: Option<ContactId>,
 }
 
 /// A reusable reply, inserted in the reply box by typing `/` and its short code. The content
@@ -867,6 +870,62 @@ pub struct Contact {
     pub name: String,
     pub email: Option<String>,
     pub phone: Option<String>,
+    /// The agents' notes about the person (never sent).
+    pub notes: String,
+    /// Custom attributes (plan, company, order number…), by name.
+    pub attributes: std::collections::BTreeMap<String, String>,
+}
+
+/// What an agent edits on a contact.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, Type)]
+pub struct ContactInput {
+    pub name: String,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub phone: Option<String>,
+    #[serde(default)]
+    pub notes: String,
+    #[serde(default)]
+    pub attributes: std::collections::BTreeMap<String, String>,
+}
+
+/// How a contact is known in one inbox.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
+pub struct ContactChannel {
+    pub inbox_id: InboxId,
+    pub inbox_name: String,
+    pub channel: ChannelKind,
+    /// The contact's id in that channel (address, phone, user id…).
+    pub handle: String,
+}
+
+/// Everything the contact panel shows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
+pub struct ContactDetails {
+    pub contact: Contact,
+    pub channels: Vec<ContactChannel>,
+    /// Newest activity first.
+    pub conversations: Vec<ConversationRow>,
+}
+
+/// One row of the contacts page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
+pub struct ContactSummary {
+    pub contact: Contact,
+    pub conversation_count: u32,
+    /// Channel kinds the contact wrote from.
+    pub channels: Vec<ChannelKind>,
+    pub last_activity_at: Option<i64>,
+}
+
+/// Two contacts that are probably the same person.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
+pub struct MergeSuggestion {
+    pub a: Contact,
+    pub b: Contact,
+    /// `email` or `phone`: what they share exactly.
+    pub reason: String,
 }
 
 /// An HTML mail body ready for a sandboxed frame (`srcdoc`): a whole document with a strict
@@ -984,6 +1043,8 @@ pub enum CoreEvent {
     CannedResponsesChanged,
     /// Macros were created, edited or deleted.
     MacrosChanged,
+    /// Contacts were edited or merged.
+    ContactsChanged,
     /// Automation rules were created, edited, reordered or deleted.
     RulesChanged,
     /// An inbox's greeting, business hours or bot settings changed.

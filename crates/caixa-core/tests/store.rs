@@ -303,7 +303,11 @@ fn search_filters_groups_subjects_and_relevance() {
     let hits = run(SearchQuery::text("invoice"));
     assert_eq!(ids(&hits), [rui.conversation_id, ana.conversation_id]);
     assert_eq!((hits[0].matches, hits[1].matches), (1, 3));
-    assert!(hits[1].snippet.starts_with("third"), "{:?}", hits[1].snippet);
+    assert!(
+        hits[1].snippet.starts_with("third"),
+        "{:?}",
+        hits[1].snippet
+    );
 
     // Filters: inbox, status, label, assignee, time range.
     assert_eq!(
@@ -360,11 +364,19 @@ fn search_filters_groups_subjects_and_relevance() {
         ..SearchQuery::text("invoice")
     });
     assert_eq!(best[0].conversation_id, ana.conversation_id);
-    assert!(best[0].snippet.starts_with("third"), "{:?}", best[0].snippet);
+    assert!(
+        best[0].snippet.starts_with("third"),
+        "{:?}",
+        best[0].snippet
+    );
 
     let subject = run(SearchQuery::text("boleto"));
     assert_eq!(ids(&subject), [bia.conversation_id]);
-    assert!(subject[0].snippet.contains("\u{2}Boleto\u{3}"), "{:?}", subject[0].snippet);
+    assert!(
+        subject[0].snippet.contains("\u{2}Boleto\u{3}"),
+        "{:?}",
+        subject[0].snippet
+    );
     assert_eq!(subject[0].status, ConversationStatus::Open);
 }
 

@@ -95,6 +95,15 @@ impl Default for Queue {
 }
 
 impl Caixa {
+    /// Who acts now, and whether it is automation: a rule or the bot inside an automation
+    /// chain, else the local agent.
+    pub(crate) fn acting(&self) -> (String, bool) {
+        match Chain::actor() {
+            Some(actor) => (actor, true),
+            None => (self.config().agent_name.clone(), false),
+        }
+    }
+
     /// Queues a trigger for the automation worker (only while the engine runs: the CLI's
     /// one-shot commands and a first sync of old mail do not set off automation).
     pub(crate) fn trigger(

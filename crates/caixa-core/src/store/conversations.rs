@@ -89,6 +89,10 @@ pub fn list(
         clauses.push("c.assignee = ?");
         args.push(Box::new(agent.clone()));
     }
+    if let Some(contact) = filter.contact_id {
+        clauses.push("c.contact_id = ?");
+        args.push(Box::new(contact));
+    }
     if let Some(cur) = cursor {
         clauses.push("(c.last_activity_at, c.id) < (?, ?)");
         args.push(Box::new(cur.last_activity_at));

@@ -14,6 +14,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(V8),
         M::up(V9),
         M::up(V10),
+        M::up(V11),
     ])
 }
 
@@ -314,6 +315,19 @@ END;
 CREATE TRIGGER subjects_fts_delete AFTER DELETE ON email_messages BEGIN
     DELETE FROM subjects_fts WHERE rowid = old.message_id;
 END;
+"#;
+
+/// V11: contacts get notes and custom attributes, and are matched across channels by e-mail
+/// (case-insensitive) and phone (digits only).
+const V11: &str = r#"
+ALTER TABLE contacts ADD COLUMN notes TEXT NOT NULL DEFAULT '';
+ALTER TABLE contacts ADD COLUMN attributes TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE contacts ADD COLUMN phone_key TEXT GENERATED ALWAYS AS (
+    nullif(replace(replace(replace(replace(replace(replace(phone, '+', ''), ' ', ''), '-', ''),
+        '(', ''), ')', ''), '.', ''), '')
+) VIRTUAL;
+CREATE INDEX contacts_email ON contacts(email COLLATE NOCASE) WHERE email IS NOT NULL;
+CREATE INDEX contacts_phone_key ON contacts(phone_key) WHERE phone_key IS NOT NULL;
 "#;
 
 #[cfg(test)]

@@ -118,7 +118,7 @@ pub fn search(conn: &Connection, q: &SearchQuery, limit: u32) -> Result<Vec<Sear
         }
     }
     match q.order {
-        SearchOrder::Newest => found.sort_by(|a, b| b.created_at.cmp(&a.created_at)),
+        SearchOrder::Newest => found.sort_by_key(|c| std::cmp::Reverse(c.created_at)),
         SearchOrder::Relevance => found.sort_by(|a, b| a.rank.total_cmp(&b.rank)),
     }
 
