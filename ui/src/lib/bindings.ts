@@ -353,6 +353,58 @@ async sendTemplate(conversationId: number, name: string, language: string, param
     else return { status: "error", error: e  as any };
 }
 },
+/**
+ * Contacts matching a text (name, e-mail, phone; all when empty), most recently active first.
+ */
+async listContacts(query: string, limit: number, offset: number) : Promise<Result<ContactSummary[], ErrorPayload>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("list_contacts", { query, limit, offset }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * A contact with their channels and conversations.
+ */
+async contactDetails(id: number) : Promise<Result<ContactDetails, ErrorPayload>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("contact_details", { id }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async updateContact(id: number, input: ContactInput) : Promise<Result<Contact, ErrorPayload>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("update_contact", { id, input }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Moves everything of `other` into `keep` and removes `other`.
+ */
+async mergeContacts(keep: number, other: number) : Promise<Result<ContactDetails, ErrorPayload>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("merge_contacts", { keep, other }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Pairs of contacts sharing an e-mail or phone exactly.
+ */
+async mergeSuggestions() : Promise<Result<MergeSuggestion[], ErrorPayload>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("merge_suggestions") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
 async markRead(conversationId: number) : Promise<Result<null, ErrorPayload>> {
     try {
     return { status: "ok", data: await TAURI_INVOKE("mark_read", { conversationId }) };
@@ -558,6 +610,43 @@ export type ConnectionReport = {
  * `None` when the IMAP server accepted the login and has an INBOX; else what failed.
  */
 imap_error: string | null; smtp_error: string | null }
+export type Contact = { id: number; name: string; email: string | null; phone: string | null; 
+/**
+ * The agents' notes about the person (never sent).
+ */
+notes: string; 
+/**
+ * Custom attributes (plan, company, order number…), by name.
+ */
+attributes: Partial<{ [key in string]: string }> }
+/**
+ * How a contact is known in one inbox.
+ */
+export type ContactChannel = { inbox_id: number; inbox_name: string; channel: ChannelKind; 
+/**
+ * The contact's id in that channel (address, phone, user id…).
+ */
+handle: string }
+/**
+ * Everything the contact panel shows.
+ */
+export type ContactDetails = { contact: Contact; channels: ContactChannel[]; 
+/**
+ * Newest activity first.
+ */
+conversations: ConversationRow[] }
+/**
+ * What an agent edits on a contact.
+ */
+export type ContactInput = { name: string; email?: string | null; phone?: string | null; notes?: string; attributes?: Partial<{ [key in string]: string }> }
+/**
+ * One row of the contacts page.
+ */
+export type ContactSummary = { contact: Contact; conversation_count: number; 
+/**
+ * Channel kinds the contact wrote from.
+ */
+channels: ChannelKind[]; last_activity_at: number | null }
 /**
  * One change to conversations: the same from the conversation menu, a bulk selection, a
  * macro or an automation rule.
@@ -587,7 +676,11 @@ label?: string | null;
 /**
  * Only conversations assigned to this agent.
  */
-assignee?: string | null }
+assignee?: string | null; 
+/**
+ * Only this contact's conversations.
+ */
+contact_id?: number | null }
 export type ConversationPage = { items: ConversationRow[]; 
 /**
  * Pass back to get the next page; `None` at the end.
@@ -643,6 +736,10 @@ export type CoreEvent =
  * Macros were created, edited or deleted.
  */
 { type: "macros_changed" } | 
+/**
+ * Contacts were edited or merged.
+ */
+{ type: "contacts_changed" } | 
 /**
  * Automation rules were created, edited, reordered or deleted.
  */
@@ -853,6 +950,14 @@ export type MailSecurity =
  */
 "plain"
 export type MailServer = { host: string; port: number; security: MailSecurity }
+/**
+ * Two contacts that are probably the same person.
+ */
+export type MergeSuggestion = { a: Contact; b: Contact; 
+/**
+ * `email` or `phone`: what they share exactly.
+ */
+reason: string }
 export type Message = { id: number; conversation_id: number; kind: MessageKind; content: string; 
 /**
  * Who wrote it: the contact's name for incoming, the agent's for outgoing and notes.
