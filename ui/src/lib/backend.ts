@@ -11,7 +11,6 @@ import type {
   AutomationRule,
   BotSettings,
   CannedResponse,
-  ChannelKind,
   ConversationAction,
   ErrorPayload as CommandError,
   ConversationFilter,
@@ -38,6 +37,7 @@ import type {
   SearchQuery,
   StagedFile,
   StatusCounts,
+  WhatsAppTemplate,
 } from './bindings';
 
 export type {
@@ -87,12 +87,15 @@ export type {
   RuleEvent,
   RuleInput,
   SearchHit,
+  SearchOrder,
+  SearchQuery,
   StagedFile,
   StatusCounts,
   TelegramSettings,
   TwilioSettings,
   WebsiteSettings,
   WhatsAppSettings,
+  WhatsAppTemplate,
   XSettings,
 } from './bindings';
 
@@ -121,8 +124,9 @@ export interface Backend {
   conversationCounts(inboxId: number | null): Promise<StatusCounts>;
   listMessages(conversationId: number): Promise<Message[]>;
   /** Sends a reply or private note with the files staged for it; `content` may be empty when
-   * `files` is not. Files only go with e-mail, Telegram and WhatsApp replies and with private
-   * notes (see `replyCarriesFiles`; else a validation error on field "attachments"). A reply after
+   * `files` is not. Private notes always carry files; replies only where the inbox's
+   * `InboxView.files_refused` is null (else a validation error on field "attachments" with that
+   * reason; a channel may also refuse some file types or counts). A reply after
    * the conversation's `reply_window_closes_at` (WhatsApp: 24 h after the customer last wrote;
    * Messenger and Instagram: 7 days) is a validation error on field "content". */
   sendMessage(conversationId: number, content: string, priv: boolean, files: StagedFile[]): Promise<Message>;
@@ -198,7 +202,22 @@ export interface Backend {
   renderReply(conversationId: number, text: string): Promise<string>;
   markRead(conversationId: number): Promise<void>;
   retryMessage(messageId: number): Promise<void>;
+  /** Full-text search over message text (notes included), e-mail subjects and contacts, within
+   * the query's filters (`inbox_id`, `status`, `label`, `assignee`; `since` inclusive and `until`
+   * exclusive, Unix ms, on when the message was written). One hit per conversation, at most
+   * `limit` (1–200): conversations whose contact matched first, then newest match first
+   * (`order` "newest", the default) or best match first ("relevance"). `matches` counts the
+   * conversation's matching messages; `snippet` wraps each match in \u0002…\u0003. Empty
+   * text finds nothing. */
   search(query: SearchQuery, limit: number): Promise<SearchHit[]>;
+  /** The approved message templates of a WhatsApp inbox's business account. Fails (with the
+   * reason in words) when the inbox has no WhatsApp Business Account ID, or Meta refuses. */
+  whatsappTemplates(inboxId: number): Promise<WhatsAppTemplate[]>;
+  /** Sends an approved WhatsApp template (the only thing WhatsApp delivers once the 24-hour window
+   * has closed) with its `{{n}}` parameters filled in; stored like a reply whose text is the filled
+   * body, and delivered through the outbox. Validation errors on "template" (not a WhatsApp
+   * conversation, no such approved template) and "parameters" (wrong count, or an empty one). */
+  sendTemplate(conversationId: number, name: string, language: string, parameters: string[]): Promise<Message>;
   /** Checks an e-mail inbox's IMAP and SMTP servers with `password`, or (when it is null) the
    * stored password of `inboxId`. */
   testEmailConnection(settings: EmailSettings, password: string | null, inboxId: number | null): Promise<ConnectionReport>;
@@ -337,7 +356,15 @@ export function createTauriBackend(): Backend {
     retryMessage: async (messageId) => {
       await unwrap(commands.retryMessage(messageId));
     },
-    search: (query, limit) => unwrap(commands.search(query, limit)),
+    search: async (query, limit) => {
+      // The core finds nothing without words: spare the round trip.
+      const text = query.text.trim();
+      if (!text) return [];
+      return unwrap(commands.search({ ...NO_SEARCH_FILTERS, ...query, text }, Math.min(200, Math.max(1, Math.round(limit)))));
+    },
+    whatsappTemplates: (inboxId) => unwrap(commands.whatsappTemplates(inboxId)),
+    sendTemplate: (conversationId, name, language, parameters) =>
+      unwrap(commands.sendTemplate(conversationId, name, language, parameters)),
     testEmailConnection: (settings, password, inboxId) => unwrap(commands.testEmailConnection(settings, password, inboxId)),
     testConnection: (input, inboxId) => unwrap(commands.testConnection(input, inboxId)),
     messageHtml: (messageId, loadRemote) => unwrap(commands.messageHtml(messageId, loadRemote)),
@@ -358,12 +385,29 @@ export function createTauriBackend(): Backend {
   };
 }
 
-/** Whether replies (not private notes, which always can) in a conversation of this kind can
- * carry files. Website and API replies cannot, nor can Twilio ones (Twilio fetches media from a
- * public URL), LINE, X, Messenger or Instagram ones; the core refuses them with a validation error
- * on "attachments". */
-export function replyCarriesFiles(kind: ChannelKind): boolean {
-  return kind === 'email' || kind === 'telegram' || kind === 'whatsapp';
+/** The filters and order of a search: everything in a `SearchQuery` but its text. */
+export type SearchFilters = Required<Omit<SearchQuery, 'text'>>;
+
+/** No filter, newest first: what a plain search asks for. */
+export const NO_SEARCH_FILTERS: Readonly<SearchFilters> = {
+  inbox_id: null,
+  status: null,
+  label: null,
+  assignee: null,
+  since: null,
+  until: null,
+  order: 'newest',
+};
+
+/** Whether any filter narrows the search (the order is not a filter). */
+export function searchFiltered(f: SearchFilters): boolean {
+  return f.inbox_id !== null || f.status !== null || f.label !== null || f.assignee !== null || f.since !== null || f.until !== null;
+}
+
+/** `body` with each `{{n}}` replaced by the n-th parameter, as the core fills a WhatsApp
+ * template; a blank parameter leaves its placeholder. */
+export function fillTemplate(body: string, parameters: readonly string[]): string {
+  return body.replace(/\{\{(\d+)\}\}/g, (m, n: string) => parameters[Number(n) - 1]?.trim() || m);
 }
 
 /** The variables a reply (and a canned response) may use, as the core names them. */

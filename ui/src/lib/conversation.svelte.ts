@@ -120,6 +120,13 @@ export class OpenConversation {
     if (id === this.id && !this.messages.some((m) => m.id === msg.id)) this.messages = [...this.messages, msg];
   }
 
+  /** Sends an approved WhatsApp template with its parameters; throws (a BackendError, e.g. on
+   * field "template" or "parameters") when the core refuses. Shown at once, like a reply. */
+  async sendTemplate(id: number, name: string, language: string, parameters: string[]): Promise<void> {
+    const msg = await this.backend.sendTemplate(id, name, language, parameters);
+    if (id === this.id && !this.messages.some((m) => m.id === msg.id)) this.messages = [...this.messages, msg];
+  }
+
   /** Changes one of the local agent's private notes; throws (a BackendError) when the core refuses.
    * The thread shows the new text at once; `message_changed` refetches it anyway. */
   async editNote(messageId: number, content: string): Promise<void> {

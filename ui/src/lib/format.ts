@@ -34,6 +34,25 @@ export function duration(ms: number): string {
   return m === 0 ? t('duration.h', { h }) : t('duration.hm', { h, m });
 }
 
+/** A date input's value ("2025-03-04") as the Unix ms of that day's local midnight; null when
+ * empty or not a date. */
+export function localDayStart(value: string): number | null {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
+  if (!m) return null;
+  const d = new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
+  return Number.isNaN(d.getTime()) ? null : d.getTime();
+}
+
+/** The local midnight that ends the day of a date input's value (the next day's start, so the
+ * day itself is included in a range that excludes its end); null when empty or not a date. */
+export function localDayEnd(value: string): number | null {
+  const start = localDayStart(value);
+  if (start === null) return null;
+  const d = new Date(start);
+  // Not + 24 h: a day with a daylight-saving change is 23 or 25 hours long.
+  return new Date(d.getFullYear(), d.getMonth(), d.getDate() + 1).getTime();
+}
+
 export function fileSize(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
   if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(0)} KB`;

@@ -17,7 +17,10 @@
 // rules are not evaluated. The website inbox has a bot (a greeting and FAQ answers): a pending
 // conversation there gets bot answers, and its customer asks for a person 15 s after start, so the
 // hand-over notice shows. Saving an agent-bot URL creates a fake signing secret.
-import { AGENT_BOT_TIMEOUT_MAX, BackendError, CANNED_VARIABLES, DEFAULT_HANDOVER_WORDS, replyCarriesFiles } from './backend';
+// WhatsApp inboxes with a Business Account ID (the seeded one has one) offer two approved message
+// templates, one with 2 parameters; without the ID listing them fails as the core's does.
+// Search honours its filters and order; threads never opened are searched by their preview only.
+import { AGENT_BOT_TIMEOUT_MAX, BackendError, CANNED_VARIABLES, DEFAULT_HANDOVER_WORDS, fillTemplate } from './backend';
 import type {
   ActionOutcome,
   AutomationRule,
@@ -44,11 +47,13 @@ import type {
   MessengerSettings,
   RuleCondition,
   RuleInput,
+  SearchHit,
   StagedFile,
   StatusCounts,
   TelegramSettings,
   TwilioSettings,
   WhatsAppSettings,
+  WhatsAppTemplate,
   XSettings,
 } from './backend';
 
@@ -145,6 +150,34 @@ const REPLY_WINDOW: Partial<Record<ChannelKind, number>> = {
   messenger: 7 * 24 * 3600_000,
   instagram: 7 * 24 * 3600_000,
 };
+
+/** Why replies cannot carry files, as the core says it when Caixa runs without CAIXA_PUBLIC_URL
+ * (null: they can). Website and API replies carry none; Twilio, LINE and Instagram fetch files
+ * from a public link to the gateway, which a desktop app without one cannot give. */
+function filesRefused(kind: ChannelKind): string | null {
+  if (kind === 'website' || kind === 'api') return `Replies in ${CHANNEL_LABEL[kind]} conversations cannot carry files yet.`;
+  if (kind === 'twilio' || kind === 'line' || kind === 'instagram')
+    return `${CHANNEL_LABEL[kind]} fetches files from a public address, and Caixa has none: start it with CAIXA_PUBLIC_URL set to the address where its gateway is reachable (reverse proxy or tunnel).`;
+  return null;
+}
+
+/** The approved templates "Meta" lists for any WhatsApp Business Account. */
+const WHATSAPP_TEMPLATES: readonly WhatsAppTemplate[] = [
+  {
+    name: 'order_update',
+    language: 'en_US',
+    category: 'UTILITY',
+    body: 'Hi {{1}}, there is news about your order {{2}}. Reply to this message to continue the conversation.',
+    parameters: 2,
+  },
+  {
+    name: 'ainda_precisa_de_ajuda',
+    language: 'pt_BR',
+    category: 'MARKETING',
+    body: 'Olá! Ainda podemos ajudar com alguma coisa? Responda a esta mensagem para continuar a conversa.',
+    parameters: 0,
+  },
+];
 
 /** What the mock's local agent is called (the core's `agent_name`). */
 const ME = 'You';
@@ -310,6 +343,7 @@ export function createMockBackend(): Backend {
           : input.settings.kind === 'whatsapp' || input.settings.kind === 'line'
             ? `${base}/hooks/${token}`
             : null,
+      files_refused: filesRefused(input.settings.kind),
     };
   }
 
@@ -478,7 +512,8 @@ export function createMockBackend(): Backend {
       return { ...input, settings: { ...input.settings, account_sid: input.settings.account_sid.trim(), number: twilioNumber(input.settings.number) } };
     if (input.settings.kind === 'whatsapp') {
       const verify = input.settings.verify_token?.trim() || Math.random().toString(36).slice(2, 14) + Math.random().toString(36).slice(2, 14);
-      return { ...input, settings: { ...input.settings, display_phone: WHATSAPP_NUMBER, verify_token: verify } };
+      const account = input.settings.business_account_id?.trim() || null;
+      return { ...input, settings: { ...input.settings, display_phone: WHATSAPP_NUMBER, verify_token: verify, business_account_id: account } };
     }
     return input;
   }
@@ -715,6 +750,7 @@ export function createMockBackend(): Backend {
           phone_number_id: '106540352242922',
           display_phone: WHATSAPP_NUMBER,
           verify_token: 'k3v9x2m7q4w8z1p5',
+          business_account_id: '102290129340398',
           api_version: null,
           api_base_url: null,
         },
@@ -883,7 +919,8 @@ export function createMockBackend(): Backend {
       ['incoming', 'Thank you! I will order tonight 🙏', lined],
     ]);
 
-    // X, Messenger and Instagram customers (polled; replies cannot carry files). The Messenger
+    // X, Messenger and Instagram customers (polled; Instagram replies carry no files here, as
+    // Instagram fetches them from a public address). The Messenger
     // customer last wrote almost 7 days ago: Meta stops taking replies in 2 h 45 min.
     const x = addInboxSync(
       { name: 'X direct messages', settings: { kind: 'x', username: X_USERNAME, user_id: X_USER_ID, poll_seconds: null, api_base_url: null }, password: 'mock-x-user-token', webhook_secret: null },
@@ -1440,6 +1477,18 @@ export function createMockBackend(): Backend {
 
   const copy = <T>(v: T): T => structuredClone(v);
 
+  /** About 100 characters of `text` around its first match, each match between \u0002 and \u0003
+   * (as the core's FTS snippets). */
+  function snippet(text: string, pattern: RegExp): string {
+    const flat = text.replace(/\s+/g, ' ').trim();
+    pattern.lastIndex = 0;
+    const first = pattern.exec(flat)?.index ?? 0;
+    const start = Math.max(0, first - 30);
+    const end = Math.min(flat.length, start + 100);
+    const part = flat.slice(start, end).replace(pattern, (m) => `\u0002${m}\u0003`);
+    return (start > 0 ? '…' : '') + part + (end < flat.length ? '…' : '');
+  }
+
   /** Runs one macro step on one conversation, as the core does; throws why it failed. */
   async function runStep(id: number, s: MacroStep) {
     switch (s.step) {
@@ -1549,14 +1598,12 @@ export function createMockBackend(): Backend {
       if (!priv && c.reply_window_closes_at !== null && c.reply_window_closes_at < Date.now()) {
         // Worded like the core's.
         const window = c.channel === 'whatsapp' ? '24 hours' : '7 days';
-        const only = c.channel === 'whatsapp' ? ' WhatsApp only delivers approved templates now (not supported in Caixa yet).' : '';
+        const only = c.channel === 'whatsapp' ? ' WhatsApp only delivers an approved message template now: send one with the template button.' : '';
         const message = `The customer last wrote more than ${window} ago, so ${CHANNEL_LABEL[c.channel]} no longer accepts a reply here.${only} Write a private note, or wait for the customer to write again.`;
         throw new BackendError('validation', message, [{ field: 'content', message }]);
       }
-      if (files.length && !priv && !replyCarriesFiles(c.channel)) {
-        const message = `Replies in ${CHANNEL_LABEL[c.channel]} conversations cannot carry files yet.`;
-        throw new BackendError('validation', message, [{ field: 'attachments', message }]);
-      }
+      const refused = inboxes.get(c.inbox_id)?.files_refused ?? filesRefused(c.channel);
+      if (files.length && !priv && refused) throw new BackendError('validation', refused, [{ field: 'attachments', message: refused }]);
       if (files.reduce((n, f) => n + f.size, 0) > MAX_ATTACHMENTS_BYTES) {
         const message = 'The files add up to more than 25 MB, the most one message can carry.';
         throw new BackendError('validation', message, [{ field: 'attachments', message }]);
@@ -1898,17 +1945,95 @@ export function createMockBackend(): Backend {
       throw new BackendError('not_found', 'Attachment not found');
     },
     async search(query, limit) {
-      const q = query.text.toLowerCase();
-      const hits = [];
-      for (const c of [...convs.values()].sort(order)) {
-        const i = c.preview.toLowerCase().indexOf(q);
-        const j = c.contact_name.toLowerCase().indexOf(q);
-        if (i < 0 && j < 0) continue;
-        const snippet = i >= 0 ? c.preview.slice(0, i) + '\u0002' + c.preview.slice(i, i + q.length) + '\u0003' + c.preview.slice(i + q.length) : c.preview;
-        hits.push({ conversation_id: c.id, message_id: null, contact_name: c.contact_name, inbox_name: c.inbox_name, channel: c.channel, status: c.status, snippet, created_at: c.last_activity_at, matches: i >= 0 ? 1 : 0 });
-        if (hits.length >= limit) break;
+      await sleep(60);
+      // Like the core's: every word must match, the last one as a prefix (here: anywhere).
+      const words = query.text.toLowerCase().split(/\s+/).filter(Boolean);
+      if (!words.length) return [];
+      const pattern = new RegExp(words.map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'gi');
+      const has = (text: string) => {
+        const l = text.toLowerCase();
+        return words.every((w) => l.includes(w));
+      };
+      /** How well a text matches: more matches in a shorter text rank higher (BM25, roughly). */
+      const score = (text: string) => (text.match(pattern)?.length ?? 0) / Math.sqrt(text.length + 20);
+      const inRange = (at: number) => (query.since == null || at >= query.since) && (query.until == null || at < query.until);
+      const relevance = query.order === 'relevance';
+      type Found = { c: ConversationRow; contact: boolean; shown: { id: number | null; text: string; at: number }; matches: number; rank: number };
+      const found: Found[] = [];
+      for (const c of convs.values()) {
+        if (query.inbox_id != null && c.inbox_id !== query.inbox_id) continue;
+        if (query.status != null && c.status !== query.status) continue;
+        if (query.label != null && !c.labels.includes(query.label)) continue;
+        if (query.assignee != null && c.assignee !== query.assignee) continue;
+        // Threads never opened are not generated: their preview stands in for the last message.
+        const list = messages.get(c.id);
+        const candidates = list
+          ? list.filter((m) => m.kind !== 'activity').map((m) => ({ id: m.id as number | null, text: m.subject ? `${m.subject}\n${m.content}` : m.content, at: m.created_at }))
+          : [{ id: null, text: c.preview, at: c.last_activity_at }];
+        const matching = candidates.filter((m) => inRange(m.at) && has(m.text));
+        const contact = has(c.contact_name) && inRange(c.last_activity_at);
+        if (!contact && !matching.length) continue;
+        const best = relevance
+          ? matching.reduce<(typeof matching)[number] | null>((a, m) => (a === null || score(m.text) > score(a.text) ? m : a), null)
+          : matching.reduce<(typeof matching)[number] | null>((a, m) => (a === null || m.at > a.at ? m : a), null);
+        found.push({
+          c,
+          contact,
+          shown: contact ? { id: null, text: c.contact_name, at: c.last_activity_at } : best!,
+          matches: matching.length,
+          rank: best ? score(best.text) : 0,
+        });
       }
-      return hits;
+      // Contacts first, then newest match first or best match first.
+      found.sort(
+        (a, b) =>
+          Number(b.contact) - Number(a.contact) ||
+          (relevance && !a.contact ? b.rank - a.rank : 0) ||
+          b.shown.at - a.shown.at ||
+          b.c.id - a.c.id,
+      );
+      return found.slice(0, Math.min(200, Math.max(1, limit))).map(
+        ({ c, shown, matches }): SearchHit => ({
+          conversation_id: c.id,
+          message_id: shown.id,
+          contact_name: c.contact_name,
+          inbox_name: c.inbox_name,
+          channel: c.channel,
+          status: c.status,
+          snippet: snippet(shown.text, pattern),
+          created_at: shown.at,
+          matches,
+        }),
+      );
+    },
+    async whatsappTemplates(inboxId) {
+      await sleep(400);
+      const v = inboxes.get(inboxId);
+      if (!v) throw new BackendError('not_found', 'Inbox not found');
+      if (v.inbox.settings.kind !== 'whatsapp') throw new BackendError('conflict', 'message templates exist only for WhatsApp inboxes');
+      if (!v.inbox.settings.business_account_id?.trim())
+        throw new BackendError(
+          'unavailable',
+          'Set the WhatsApp Business Account ID in the inbox settings (Meta App Dashboard → WhatsApp → API Setup) to use message templates.',
+        );
+      return copy([...WHATSAPP_TEMPLATES]);
+    },
+    async sendTemplate(conversationId, name, language, parameters) {
+      await sleep(150);
+      const c = convs.get(conversationId);
+      if (!c) throw new BackendError('not_found', 'Conversation not found');
+      if (c.channel !== 'whatsapp') throw validation('template', 'Templates can only be sent in WhatsApp conversations.');
+      const template = (await api.whatsappTemplates(c.inbox_id)).find((x) => x.name === name && x.language === language);
+      if (!template) throw validation('template', `There is no approved template “${name}” in ${language}.`);
+      const values = parameters.map((p) => p.trim());
+      if (values.length !== template.parameters || values.some((p) => p === ''))
+        throw validation('parameters', `“${name}” needs ${template.parameters} value(s), none of them empty.`);
+      const content = fillTemplate(template.body, values);
+      const msg: Message = { id: nextMsgId++, conversation_id: conversationId, kind: 'outgoing', content, sender_name: 'You', delivery: 'queued', error: null, created_at: Date.now(), attachments: [], subject: null, has_html: false, by_bot: false };
+      thread(conversationId).push(msg);
+      touch(c, msg);
+      deliver(msg);
+      return copy(msg);
     },
     async openExternal(url: string) {
       window.open(url, '_blank', 'noreferrer');
