@@ -55,6 +55,8 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             commands::update_contact,
             commands::merge_contacts,
             commands::merge_suggestions,
+            commands::report,
+            commands::export_report,
             commands::mark_read,
             commands::retry_message,
             commands::search,

@@ -404,6 +404,23 @@ pub async fn merge_suggestions(caixa: State<'_, Caixa>) -> Res<Vec<MergeSuggesti
     caixa.merge_suggestions().await.map_err(err)
 }
 
+/// Figures for a period, overall and per inbox, by day and by hour.
+#[tauri::command]
+#[specta::specta]
+pub async fn report(caixa: State<'_, Caixa>, query: ReportQuery) -> Res<Report> {
+    caixa.report(query).await.map_err(err)
+}
+
+/// Writes the report as CSV to a file the user chose.
+#[tauri::command]
+#[specta::specta]
+pub async fn export_report(caixa: State<'_, Caixa>, query: ReportQuery, path: String) -> Res<()> {
+    caixa
+        .export_report(query, std::path::PathBuf::from(path))
+        .await
+        .map_err(err)
+}
+
 #[tauri::command]
 #[specta::specta]
 pub async fn mark_read(caixa: State<'_, Caixa>, conversation_id: ConversationId) -> Res<()> {

@@ -26,6 +26,7 @@ pub mod macros;
 pub mod model;
 pub mod outbox;
 pub mod paths;
+pub mod reports;
 pub mod secrets;
 pub mod seed;
 pub mod signature;

@@ -954,6 +954,70 @@ pub struct SearchHit {
     pub matches: u32,
 }
 
+/// Which period (and inbox) a report covers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
+pub struct ReportQuery {
+    /// `None`: every inbox.
+    #[serde(default)]
+    pub inbox_id: Option<InboxId>,
+    /// Unix ms, inclusive.
+    pub since: i64,
+    /// Unix ms, exclusive.
+    pub until: i64,
+    /// The viewer's offset from UTC, for hours and days (e.g. -180 for São Paulo).
+    #[serde(default)]
+    pub utc_offset_minutes: i32,
+}
+
+/// The figures of one inbox (or all) over a period.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, Type)]
+pub struct ReportTotals {
+    /// Conversations started in the period.
+    pub opened: u32,
+    /// Conversations resolved in the period (each counted once).
+    pub resolved: u32,
+    pub messages_in: u32,
+    /// Replies written by people.
+    pub messages_out: u32,
+    /// Replies sent by the bot or automation rules.
+    pub bot_messages: u32,
+    /// From the customer's first message to the first reply by a person, for conversations
+    /// started in the period (median, ms).
+    pub median_first_response_ms: Option<i64>,
+    /// From start to (first) resolution, for conversations resolved in the period (median, ms).
+    pub median_resolution_ms: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
+pub struct InboxReport {
+    pub inbox_id: InboxId,
+    pub inbox_name: String,
+    pub channel: ChannelKind,
+    pub totals: ReportTotals,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
+pub struct DayReport {
+    /// `YYYY-MM-DD` in the viewer's offset.
+    pub day: String,
+    pub opened: u32,
+    pub resolved: u32,
+    pub messages_in: u32,
+}
+
+/// Everything the reports page shows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
+pub struct Report {
+    pub query: ReportQuery,
+    pub totals: ReportTotals,
+    /// Every inbox (only the chosen one when the query names one).
+    pub inboxes: Vec<InboxReport>,
+    /// Each day of the period, oldest first (days without activity included).
+    pub days: Vec<DayReport>,
+    /// Customer messages by hour of the day (0–23, viewer's offset).
+    pub busiest_hours: Vec<u32>,
+}
+
 /// What to search for, and where.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, Type)]
 pub struct SearchQuery {

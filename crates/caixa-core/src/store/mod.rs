@@ -15,6 +15,7 @@ pub mod inboxes;
 pub mod labels;
 pub mod macros;
 pub mod messages;
+pub mod reports;
 pub mod rules;
 mod schema;
 pub mod search;

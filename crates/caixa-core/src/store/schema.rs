@@ -15,6 +15,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(V9),
         M::up(V10),
         M::up(V11),
+        M::up(V12),
     ])
 }
 
@@ -328,6 +329,25 @@ ALTER TABLE contacts ADD COLUMN phone_key TEXT GENERATED ALWAYS AS (
 ) VIRTUAL;
 CREATE INDEX contacts_email ON contacts(email COLLATE NOCASE) WHERE email IS NOT NULL;
 CREATE INDEX contacts_phone_key ON contacts(phone_key) WHERE phone_key IS NOT NULL;
+"#;
+
+/// V12: every status change with its time, for reports (resolved counts, resolution times).
+/// Written by a trigger, so no path that changes a status can forget it.
+const V12: &str = r#"
+CREATE TABLE status_changes (
+    id INTEGER PRIMARY KEY,
+    conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+    status TEXT NOT NULL,
+    at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX status_changes_status_at ON status_changes(status, at);
+CREATE TRIGGER conversations_status_change AFTER UPDATE OF status ON conversations
+    WHEN new.status IS NOT old.status BEGIN
+    INSERT INTO status_changes (conversation_id, status, at)
+        VALUES (new.id, new.status, CAST(unixepoch('subsec') * 1000 AS INTEGER));
+END;
+CREATE INDEX messages_kind_created ON messages(kind, created_at);
+CREATE INDEX conversations_created ON conversations(created_at);
 "#;
 
 #[cfg(test)]
