@@ -138,10 +138,7 @@ async fn a_period_per_inbox_and_overall() {
         lines[0].starts_with("inbox,conversations opened,conversations resolved"),
         "{csv}"
     );
-    assert_eq!(
-        lines[1],
-        "all,3,2,3,2,1,20.0,".to_string() + &lines[1].rsplit(',').next().unwrap()
-    );
+    assert!(lines[1].starts_with("all,3,2,3,2,1,20.0,"), "{csv}");
     assert!(
         lines.iter().any(|l| l.starts_with("Shop,2,1,2,2,1,20.0,")),
         "{csv}"
