@@ -405,6 +405,28 @@ async mergeSuggestions() : Promise<Result<MergeSuggestion[], ErrorPayload>> {
     else return { status: "error", error: e  as any };
 }
 },
+/**
+ * Figures for a period, overall and per inbox, by day and by hour.
+ */
+async report(query: ReportQuery) : Promise<Result<Report, ErrorPayload>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("report", { query }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Writes the report as CSV to a file the user chose.
+ */
+async exportReport(query: ReportQuery, path: string) : Promise<Result<null, ErrorPayload>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("export_report", { query, path }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
 async markRead(conversationId: number) : Promise<Result<null, ErrorPayload>> {
     try {
     return { status: "ok", data: await TAURI_INVOKE("mark_read", { conversationId }) };
@@ -760,6 +782,11 @@ export type CoreEvent =
  * Position in the conversation list (keyset pagination: newest activity first).
  */
 export type Cursor = { last_activity_at: number; id: number }
+export type DayReport = { 
+/**
+ * `YYYY-MM-DD` in the viewer's offset.
+ */
+day: string; opened: number; resolved: number; messages_in: number }
 /**
  * Delivery state of an outgoing message. `Queued` is written before any network call.
  */
@@ -836,6 +863,7 @@ password?: string | null;
  * the keychain on save. When editing, `None` keeps the stored one.
  */
 webhook_secret?: string | null }
+export type InboxReport = { inbox_id: number; inbox_name: string; channel: ChannelKind; totals: ReportTotals }
 /**
  * The per-kind part of an inbox's configuration, as stored and as edited.
  */
@@ -1041,6 +1069,71 @@ open: string;
  */
 close: string }
 export type Priority = "none" | "low" | "medium" | "high" | "urgent"
+/**
+ * Everything the reports page shows.
+ */
+export type Report = { query: ReportQuery; totals: ReportTotals; 
+/**
+ * Every inbox (only the chosen one when the query names one).
+ */
+inboxes: InboxReport[]; 
+/**
+ * Each day of the period, oldest first (days without activity included).
+ */
+days: DayReport[]; 
+/**
+ * Customer messages by hour of the day (0–23, viewer's offset).
+ */
+busiest_hours: number[] }
+/**
+ * Which period (and inbox) a report covers.
+ */
+export type ReportQuery = { 
+/**
+ * `None`: every inbox.
+ */
+inbox_id?: number | null; 
+/**
+ * Unix ms, inclusive.
+ */
+since: number; 
+/**
+ * Unix ms, exclusive.
+ */
+until: number; 
+/**
+ * The viewer's offset from UTC, for hours and days (e.g. -180 for São Paulo).
+ */
+utc_offset_minutes?: number }
+/**
+ * The figures of one inbox (or all) over a period.
+ */
+export type ReportTotals = { 
+/**
+ * Conversations started in the period.
+ */
+opened: number; 
+/**
+ * Conversations resolved in the period (each counted once).
+ */
+resolved: number; messages_in: number; 
+/**
+ * Replies written by people.
+ */
+messages_out: number; 
+/**
+ * Replies sent by the bot or automation rules.
+ */
+bot_messages: number; 
+/**
+ * From the customer's first message to the first reply by a person, for conversations
+ * started in the period (median, ms).
+ */
+median_first_response_ms: number | null; 
+/**
+ * From start to (first) resolution, for conversations resolved in the period (median, ms).
+ */
+median_resolution_ms: number | null }
 /**
  * A condition of an automation rule; a rule runs when all its conditions hold.
  */
