@@ -1,8 +1,23 @@
 import { getContext, setContext } from 'svelte';
-import type { ActionOutcome, AppInfo, Backend, ChannelKind, ConversationAction, CoreEvent, InboxView, Macro, MacroRun, StagedFile } from './backend';
+import type {
+  ActionOutcome,
+  AppInfo,
+  Backend,
+  ChannelKind,
+  Contact,
+  ContactDetails,
+  ContactInput,
+  ConversationAction,
+  CoreEvent,
+  InboxView,
+  Macro,
+  MacroRun,
+  StagedFile,
+} from './backend';
 import { toBackendError } from './backend';
 import { BotStore } from './bot.svelte';
 import { CannedStore } from './canned.svelte';
+import { ContactList, MergeSuggestionStore } from './contacts.svelte';
 import { OpenConversation } from './conversation.svelte';
 import { ConversationList } from './conversations.svelte';
 import { HandoverNotices } from './handover.svelte';
@@ -11,7 +26,20 @@ import { AgentStore, LabelStore } from './labels.svelte';
 import { MacroStore } from './macros.svelte';
 import { RuleStore } from './rules.svelte';
 
-export type View = 'inbox' | 'settings';
+export type View = 'inbox' | 'contacts' | 'settings';
+
+/** Two contacts the agent asked to merge (the merge dialog is open for them). */
+export type MergeRequest = {
+  a: Contact;
+  b: Contact;
+  /** Which one the dialog proposes to keep. */
+  keep: number;
+  /** Called once the merge is done, with the kept contact's id. */
+  onmerged?: (keep: number) => void;
+  /** Where focus goes when the dialog closes and what opened it is gone (default: the contact's
+   * name in a contact panel). */
+  returnFocus?: () => HTMLElement | null | undefined;
+};
 
 /** What the agent has prepared in a conversation's reply box but not sent yet. */
 export type Draft = { text: string; note: boolean; files: StagedFile[] };
@@ -57,6 +85,18 @@ export class AppState {
   readonly handovers: HandoverNotices;
   /** An action from the conversation header is running. */
   acting = $state(false);
+  /** The contacts page: the list, the merge suggestions, and the contact shown beside them. */
+  readonly contacts: ContactList;
+  readonly suggestions: MergeSuggestionStore;
+  contactId = $state<number | null>(null);
+  /** The contact panel beside an open conversation is shown (it stays so from one to the next). */
+  contactPanelOpen = $state(false);
+  /** Bumped when contacts change (edit, merge, `contacts_changed`): open contact views refetch. */
+  contactsVersion = $state(0);
+  /** The merge confirmation, when open. */
+  merging = $state<MergeRequest | null>(null);
+  /** The keyboard shortcuts cheat sheet is open. */
+  shortcutsOpen = $state(false);
   private unlisten: (() => void) | null = null;
 
   constructor(readonly backend: Backend) {
@@ -69,6 +109,8 @@ export class AppState {
     this.macros = new MacroStore(backend);
     this.rules = new RuleStore(backend);
     this.bots = new BotStore(backend);
+    this.contacts = new ContactList(backend);
+    this.suggestions = new MergeSuggestionStore(backend);
     this.handovers = new HandoverNotices(backend, (id) => this.list.rows.get(id) ?? (this.open.id === id ? (this.open.row ?? undefined) : undefined));
   }
 
@@ -94,6 +136,7 @@ export class AppState {
   stop(): void {
     this.unlisten?.();
     this.handovers.stop();
+    this.contacts.stop();
   }
 
   private onEvent(e: CoreEvent): void {
@@ -133,6 +176,9 @@ export class AppState {
       case 'handed_over':
         this.handovers.add(e.conversation_id);
         break;
+      case 'contacts_changed':
+        this.contactsChanged();
+        break;
       case 'resync':
         void this.inboxes.load();
         void this.labels.load();
@@ -141,6 +187,7 @@ export class AppState {
         void this.macros.load();
         void this.rules.load();
         this.bots.reloadAll();
+        this.contactsChanged();
         void this.list.reload();
         this.open.reload();
         if (this.open.id !== null) void this.list.refresh(this.open.id).then((row) => row !== undefined && this.open.onRow(this.open.id!, row));
@@ -316,6 +363,86 @@ export class AppState {
 
   showInbox(): void {
     this.view = 'inbox';
+  }
+
+  /** The contacts page, with a contact shown when `id` is given. */
+  showContacts(id?: number): void {
+    this.view = 'contacts';
+    if (id !== undefined) this.contactId = id;
+  }
+
+  selectContact(id: number): void {
+    this.contactId = id;
+  }
+
+  /** j/k on the contacts page: moves the shown contact through the list. */
+  stepContact(delta: number): void {
+    const items = this.contacts.items;
+    if (!items.length) return;
+    const i = this.contacts.indexOf(this.contactId);
+    const next = i < 0 ? 0 : Math.min(items.length - 1, Math.max(0, i + delta));
+    this.contactId = items[next].contact.id;
+    if (next >= items.length - 1) void this.contacts.loadMore();
+  }
+
+  /** Contacts changed somewhere: refetch what is shown of them. */
+  contactsChanged(): void {
+    this.contactsVersion++;
+    if (this.contacts.loaded) void this.contacts.refresh();
+    if (this.suggestions.loaded) void this.suggestions.load();
+  }
+
+  /** Conversation rows carry the contact's name: refetch the ones on screen of these conversations. */
+  private refreshRows(ids: Iterable<number>): void {
+    for (const id of ids) {
+      if (!this.list.rows.has(id) && this.open.id !== id) continue;
+      void this.list.refresh(id).then((row) => {
+        if (row !== undefined) this.open.onRow(id, row);
+      });
+    }
+  }
+
+  /** Saves an edit of a contact; throws a BackendError (with the core's field errors) on refusal. */
+  async saveContact(id: number, input: ContactInput): Promise<Contact> {
+    const contact = await this.backend.updateContact(id, input);
+    const ids = [...this.list.rows.values()].filter((r) => r.contact_id === id).map((r) => r.id);
+    if (this.open.row?.contact_id === id) ids.push(this.open.row.id);
+    this.refreshRows(ids);
+    this.contactsChanged();
+    return contact;
+  }
+
+  /** Opens the merge confirmation for two contacts. */
+  askMerge(a: Contact, b: Contact, options: Omit<MergeRequest, 'a' | 'b' | 'keep'> & { keep?: number } = {}): void {
+    if (a.id === b.id) return;
+    this.shortcutsOpen = false;
+    this.merging = { ...options, a, b, keep: options.keep ?? a.id };
+  }
+
+  /**
+   * Merges `other` into `keep` (throws a BackendError when the core refuses), then shows the result
+   * everywhere before resolving: the lists no longer hold `other`, the contacts page shows `keep`
+   * where it showed `other`, and conversation rows carry the kept name (the core's
+   * `conversation_changed` and `contacts_changed` events follow too).
+   */
+  async mergeContacts(keep: number, other: number): Promise<ContactDetails> {
+    const details = await this.backend.mergeContacts(keep, other);
+    if (this.contactId === other) this.contactId = keep;
+    this.refreshRows(details.conversations.map((c) => c.id));
+    this.contactsVersion++;
+    await Promise.all([this.contacts.loaded ? this.contacts.refresh() : null, this.suggestions.loaded ? this.suggestions.load() : null]);
+    return details;
+  }
+
+  /** Closes whichever modal dialog is open (Escape when focus is somewhere else). */
+  closeModal(): void {
+    this.merging = null;
+    this.shortcutsOpen = false;
+  }
+
+  /** Opens the keyboard shortcuts cheat sheet. */
+  showShortcuts(): void {
+    if (!this.merging) this.shortcutsOpen = true;
   }
 
   showSettings(route: SettingsRoute = { page: 'list' }): void {

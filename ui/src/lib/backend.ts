@@ -11,6 +11,10 @@ import type {
   AutomationRule,
   BotSettings,
   CannedResponse,
+  Contact,
+  ContactDetails,
+  ContactInput,
+  ContactSummary,
   ConversationAction,
   ErrorPayload as CommandError,
   ConversationFilter,
@@ -29,6 +33,7 @@ import type {
   Macro,
   MacroRun,
   MacroStep,
+  MergeSuggestion,
   Message,
   MessageHtml,
   Result,
@@ -51,6 +56,11 @@ export type {
   CannedResponse,
   ChannelKind,
   ConnectionReport,
+  Contact,
+  ContactChannel,
+  ContactDetails,
+  ContactInput,
+  ContactSummary,
   ErrorPayload as CommandError,
   ConversationAction,
   ConversationFilter,
@@ -77,6 +87,7 @@ export type {
   MacroStep,
   MailSecurity,
   MailServer,
+  MergeSuggestion,
   Message,
   MessageHtml,
   MessageKind,
@@ -198,6 +209,24 @@ export interface Backend {
    * "agent_bot_timeout_secs". Saving an agent-bot URL the first time creates the signing secret.
    * Emits `bot_settings_changed`. */
   saveInboxBot(inboxId: number, settings: BotSettings): Promise<InboxBot>;
+  /** Contacts whose name, e-mail or phone contains `query` (all when it is empty), most recently
+   * active first (contacts without conversations last); `limit` 1–500, `offset` for paging. */
+  listContacts(query: string, limit: number, offset: number): Promise<ContactSummary[]>;
+  /** A contact, the inboxes they are known in (with their handle there) and their conversations,
+   * newest activity first. */
+  contactDetails(id: number): Promise<ContactDetails>;
+  /** Saves an agent's edit (trimmed; empty e-mail and phone become null). Validation errors on
+   * "name" (empty or over 200 characters), "email", "phone" (digits, + - ( ) . and spaces; 5–20
+   * digits), "notes" (64 KiB) and "attributes" (at most 50, each a name up to 60 characters and a
+   * value up to 1,000). Emits `conversation_changed` for the contact's conversations (their rows
+   * carry the name) and `contacts_changed`. */
+  updateContact(id: number, input: ContactInput): Promise<Contact>;
+  /** Moves every conversation and channel of `other` into `keep`, takes the details `keep` lacks
+   * (name, e-mail, phone, attributes) from `other`, joins the notes and deletes `other`. The same id
+   * twice is a validation error on "other". Emits like `updateContact`. */
+  mergeContacts(keep: number, other: number): Promise<ContactDetails>;
+  /** Pairs of contacts sharing an e-mail (any case) or a phone (its digits) exactly. */
+  mergeSuggestions(): Promise<MergeSuggestion[]>;
   /** `text` with its variables (`{{contact.first_name}}`…) filled in for this conversation. */
   renderReply(conversationId: number, text: string): Promise<string>;
   markRead(conversationId: number): Promise<void>;
@@ -349,6 +378,11 @@ export function createTauriBackend(): Backend {
     },
     getInboxBot: (inboxId) => unwrap(commands.getInboxBot(inboxId)),
     saveInboxBot: (inboxId, settings) => unwrap(commands.saveInboxBot(inboxId, settings)),
+    listContacts: (query, limit, offset) => unwrap(commands.listContacts(query, limit, offset)),
+    contactDetails: (id) => unwrap(commands.contactDetails(id)),
+    updateContact: (id, input) => unwrap(commands.updateContact(id, input)),
+    mergeContacts: (keep, other) => unwrap(commands.mergeContacts(keep, other)),
+    mergeSuggestions: () => unwrap(commands.mergeSuggestions()),
     renderReply: (conversationId, text) => unwrap(commands.renderReply(conversationId, text)),
     markRead: async (conversationId) => {
       await unwrap(commands.markRead(conversationId));

@@ -20,6 +20,9 @@
 // WhatsApp inboxes with a Business Account ID (the seeded one has one) offer two approved message
 // templates, one with 2 parameters; without the ID listing them fails as the core's does.
 // Search honours its filters and order; threads never opened are searched by their preview only.
+// Contacts are derived from the conversations (one each, with a channel identity per inbox). Rafael
+// Nunes (WhatsApp) and the SMS texter share a phone, and two Carla Souzas an e-mail, so the contacts
+// page suggests merging them; edits and merges are checked and applied like the core's.
 import { AGENT_BOT_TIMEOUT_MAX, BackendError, CANNED_VARIABLES, DEFAULT_HANDOVER_WORDS, fillTemplate } from './backend';
 import type {
   ActionOutcome,
@@ -27,6 +30,11 @@ import type {
   Backend,
   BotSettings,
   CannedResponse,
+  Contact,
+  ContactChannel,
+  ContactDetails,
+  ContactInput,
+  ContactSummary,
   ConversationAction,
   ConversationFilter,
   ConversationRow,
@@ -42,6 +50,7 @@ import type {
   MacroRun,
   MacroStep,
   MailServer,
+  MergeSuggestion,
   Message,
   MessageKind,
   MessengerSettings,
@@ -321,6 +330,10 @@ export function createMockBackend(): Backend {
    * keeps those in the keychain). */
   const bots = new Map<number, BotSettings>();
   const botSecrets = new Map<number, string>();
+  /** Contacts by id (every conversation's `contact_id` is one), and where each is known: one
+   * identity (inbox and handle there) per inbox they wrote to. */
+  const contacts = new Map<number, Contact>();
+  const identities = new Map<number, { inbox_id: number; handle: string }[]>();
   /** Pending wake-ups of timed snoozes. */
   const snoozeTimers = new Map<number, ReturnType<typeof setTimeout>>();
   let nextInboxId = 1;
@@ -897,7 +910,7 @@ export function createMockBackend(): Backend {
     });
 
     // An SMS customer texting the Twilio number, and a LINE user writing to the official account
-    // (neither channel's replies can carry files).
+    // (the mock has no public address, so neither channel's replies can carry files).
     const sms = addInboxSync(
       { name: 'SMS (Twilio)', settings: { kind: 'twilio', account_sid: TWILIO_SID, number: TWILIO_NUMBER, api_base_url: null }, password: 'mock-auth-token', webhook_secret: null },
       now - 5 * 86400_000,
@@ -1003,6 +1016,134 @@ export function createMockBackend(): Backend {
     armSnooze(snoozed.id, later.getTime());
     const muted = newest.find((c) => c.status === 'resolved')!;
     muted.muted = true;
+
+    // Contacts: one per conversation, then a few with details an agent added. Rafael's WhatsApp
+    // number is the one the SMS texter uses, and a customer who e-mailed is the Carla Souza of
+    // Messenger: both pairs show up as merge suggestions.
+    for (const c of convs.values()) contactFor(c);
+    const contact = (cid: number) => contacts.get(convs.get(cid)!.contact_id)!;
+    contact(total + 2).phone = '+1 (555) 010-0199';
+    identities.get(convs.get(total + 2)!.contact_id)![0].handle = '15550100199';
+    Object.assign(contact(total + 3), {
+      phone: '+55 11 98765-4321',
+      notes: 'Prefers WhatsApp. Exchanges go by express, no charge.',
+      attributes: { city: 'São Paulo', plan: 'Gold' },
+    });
+    Object.assign(contact(total + 1), { email: 'marina.rocha@example.com', attributes: { order: '#4821' } });
+    Object.assign(contact(total + 7), { email: 'carla.souza@example.com', notes: 'Returned a jacket; refund pending.' });
+    const mailed = [...convs.values()].sort((a, b) => b.last_activity_at - a.last_activity_at).find((c) => c.channel === 'email' && c.id <= total);
+    if (mailed) {
+      mailed.contact_name = 'Carla Souza';
+      Object.assign(contact(mailed.id), { name: 'Carla Souza', email: 'Carla.Souza@example.com', attributes: { company: 'Souza & Filhos' } });
+      identities.get(mailed.contact_id)![0].handle = 'Carla.Souza@example.com';
+    }
+  }
+
+  /** The contact of a conversation, made from it (with the conversation's inbox as their one
+   * channel) the first time it is asked for. */
+  function contactFor(c: ConversationRow): Contact {
+    let contact = contacts.get(c.contact_id);
+    if (contact) return contact;
+    const slug = c.contact_name
+      .normalize('NFD')
+      .replace(/[\u0300-\u036f]/g, '')
+      .replace(/\s*\(.*\)\s*/g, '')
+      .trim()
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '.');
+    const r = rng(c.contact_id * 7919);
+    const digits = (n: number) => Array.from({ length: n }, () => Math.floor(r() * 10)).join('');
+    // Names repeat among the generated customers; their addresses do not.
+    const email = c.channel === 'email' ? `${slug || 'customer'}.${c.contact_id}@example.com` : null;
+    const phone =
+      c.channel === 'twilio' && /^\+?[\d\s()-]+$/.test(c.contact_name)
+        ? c.contact_name
+        : c.channel === 'whatsapp' || c.channel === 'twilio'
+          ? `+55 11 9${digits(4)}-${digits(4)}`
+          : null;
+    contact = { id: c.contact_id, name: c.contact_name, email, phone, notes: '', attributes: {} };
+    contacts.set(contact.id, contact);
+    const handle: Record<ChannelKind, () => string> = {
+      website: () => `visitor-${c.contact_id.toString(36)}`,
+      api: () => `shop-customer-${c.contact_id}`,
+      email: () => email ?? `${slug}@example.com`,
+      telegram: () => String(100_000_000 + Math.floor(r() * 899_999_999)),
+      whatsapp: () => (phone ?? '').replace(/\D/g, ''),
+      twilio: () => (phone ?? '').replace(/[^\d+]/g, ''),
+      line: () => `U${fakeSha256(String(c.contact_id)).slice(0, 32)}`,
+      x: () => String(1_400_000_000_000_000_000 + Math.floor(r() * 1e15)),
+      messenger: () => `7${digits(15)}`,
+      instagram: () => `17${digits(15)}`,
+    };
+    identities.set(contact.id, [{ inbox_id: c.inbox_id, handle: handle[c.channel]() }]);
+    return contact;
+  }
+
+  /** Each contact's conversations, newest first (conversations made later get their contact here). */
+  function conversationsByContact(): Map<number, ConversationRow[]> {
+    const out = new Map<number, ConversationRow[]>();
+    for (const c of convs.values()) {
+      contactFor(c);
+      const list = out.get(c.contact_id);
+      if (list) list.push(c);
+      else out.set(c.contact_id, [c]);
+    }
+    for (const list of out.values()) list.sort(order);
+    return out;
+  }
+
+  function getContact(id: number): Contact {
+    for (const c of convs.values()) if (c.contact_id === id) contactFor(c);
+    const contact = contacts.get(id);
+    if (!contact) throw new BackendError('not_found', 'Contact not found');
+    return contact;
+  }
+
+  function contactDetailsSync(id: number): ContactDetails {
+    const contact = getContact(id);
+    const channels: ContactChannel[] = (identities.get(id) ?? []).flatMap(({ inbox_id, handle }) => {
+      const v = inboxes.get(inbox_id);
+      return v ? [{ inbox_id, inbox_name: v.inbox.name, channel: v.inbox.kind, handle }] : [];
+    });
+    const conversations = [...convs.values()].filter((c) => c.contact_id === id).sort(order).slice(0, 500);
+    return copy({ contact, channels, conversations });
+  }
+
+  /** Trims and checks an edit like the core; errors name the field. */
+  function checkContact(input: ContactInput): Omit<Contact, 'id'> {
+    const name = input.name.trim();
+    if (!name || [...name].length > 200) throw validation('name', 'Give the contact a name (at most 200 characters).');
+    const email = input.email?.trim() || null;
+    if (email !== null) {
+      const at = email.indexOf('@');
+      const user = at < 0 ? '' : email.slice(0, at);
+      const domain = at < 0 ? '' : email.slice(at + 1);
+      if (!user || !domain.includes('.') || domain.startsWith('.') || /\s/.test(email))
+        throw validation('email', 'This is not an e-mail address (name@example.com).');
+    }
+    const phone = input.phone?.trim() || null;
+    if (phone !== null) {
+      const digits = phone.replace(/\D/g, '').length;
+      if (!/^[\d+ ().-]+$/.test(phone) || digits < 5 || digits > 20) throw validation('phone', 'Write the phone with digits, e.g. +55 11 98765-4321.');
+    }
+    const notes = input.notes ?? '';
+    if (new TextEncoder().encode(notes).length > 64 * 1024) throw validation('notes', 'Notes are limited to 64 KiB.');
+    const entries = Object.entries(input.attributes ?? {});
+    if (entries.length > 50) throw validation('attributes', 'At most 50 attributes.');
+    const attributes: Record<string, string> = {};
+    for (const [k, v = ''] of entries) {
+      const key = k.trim();
+      if (!key || [...key].length > 60 || [...v].length > 1000)
+        throw validation('attributes', 'Each attribute needs a name (up to 60 characters) and a value up to 1,000.');
+      attributes[key] = v.trim();
+    }
+    return { name, email, phone, notes, attributes: Object.fromEntries(Object.entries(attributes).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) };
+  }
+
+  /** Rows carry the contact's name: refresh them, then the contact views. */
+  function announceContact(id: number) {
+    for (const c of convs.values()) if (c.contact_id === id) emit({ type: 'conversation_changed', conversation_id: c.id });
+    emit({ type: 'contacts_changed' });
   }
 
   /** When replies stop being allowed after a customer message at `at`; null on channels without a limit. */
@@ -2005,6 +2146,88 @@ export function createMockBackend(): Backend {
           matches,
         }),
       );
+    },
+    async listContacts(query, limit, offset) {
+      await sleep(40);
+      const q = query.trim().replace(/[%_]/g, '').toLowerCase();
+      const has = (v: string | null) => v !== null && v.toLowerCase().includes(q);
+      const byContact = conversationsByContact();
+      const rows: ContactSummary[] = [];
+      for (const contact of contacts.values()) {
+        if (q && !has(contact.name) && !has(contact.email) && !has(contact.phone)) continue;
+        const list = byContact.get(contact.id) ?? [];
+        rows.push({
+          contact,
+          conversation_count: list.length,
+          channels: [...new Set(list.map((c) => c.channel))],
+          last_activity_at: list.length ? list[0].last_activity_at : null,
+        });
+      }
+      // Most recently active first, contacts without conversations last, then newest id.
+      rows.sort((a, b) => {
+        if (a.last_activity_at !== b.last_activity_at) {
+          if (a.last_activity_at === null) return 1;
+          if (b.last_activity_at === null) return -1;
+          return b.last_activity_at - a.last_activity_at;
+        }
+        return b.contact.id - a.contact.id;
+      });
+      const start = Math.max(0, offset);
+      return copy(rows.slice(start, start + Math.min(500, Math.max(1, limit))));
+    },
+    async contactDetails(id) {
+      await sleep(40);
+      return contactDetailsSync(id);
+    },
+    async updateContact(id, input) {
+      await sleep(80);
+      const contact = getContact(id);
+      Object.assign(contact, checkContact(input));
+      for (const c of convs.values()) if (c.contact_id === id) c.contact_name = contact.name;
+      announceContact(id);
+      return copy(contact);
+    },
+    async mergeContacts(keep, other) {
+      await sleep(120);
+      if (keep === other) throw validation('other', 'Choose two different contacts.');
+      const k = getContact(keep);
+      const o = getContact(other);
+      const notes = !o.notes.trim() ? k.notes : !k.notes.trim() ? o.notes : `${k.notes.trimEnd()}\n\n${o.notes.trim()}`;
+      Object.assign(k, {
+        name: k.name.trim() ? k.name : o.name,
+        email: k.email ?? o.email,
+        phone: k.phone ?? o.phone,
+        notes,
+        attributes: { ...o.attributes, ...k.attributes },
+      });
+      identities.set(keep, [...(identities.get(keep) ?? []), ...(identities.get(other) ?? [])]);
+      identities.delete(other);
+      contacts.delete(other);
+      for (const c of convs.values()) {
+        if (c.contact_id === other) c.contact_id = keep;
+        if (c.contact_id === keep) c.contact_name = k.name;
+      }
+      announceContact(keep);
+      return contactDetailsSync(keep);
+    },
+    async mergeSuggestions() {
+      await sleep(40);
+      conversationsByContact();
+      const out: MergeSuggestion[] = [];
+      const pairs = (key: (c: Contact) => string | null, reason: 'email' | 'phone') => {
+        const groups = new Map<string, Contact[]>();
+        for (const c of [...contacts.values()].sort((a, b) => a.id - b.id)) {
+          const k = key(c);
+          if (!k) continue;
+          const g = groups.get(k);
+          if (g) g.push(c);
+          else groups.set(k, [c]);
+        }
+        for (const g of groups.values()) for (let i = 0; i < g.length; i++) for (let j = i + 1; j < g.length; j++) out.push({ a: g[i], b: g[j], reason });
+      };
+      pairs((c) => c.email?.toLowerCase() ?? null, 'email');
+      pairs((c) => c.phone?.replace(/\D/g, '') || null, 'phone');
+      return copy(out.slice(0, 200));
     },
     async whatsappTemplates(inboxId) {
       await sleep(400);
