@@ -112,11 +112,11 @@ enum Command {
         #[arg(long)]
         assignee: Option<String>,
         /// Only messages from this day on (YYYY-MM-DD, local time)
-        #[arg(long, value_name = "DATE")]
-        since: Option<String>,
+        #[arg(long, value_name = "DATE", value_parser = day_start)]
+        since: Option<i64>,
         /// Only messages before this day (YYYY-MM-DD, local time)
-        #[arg(long, value_name = "DATE")]
-        until: Option<String>,
+        #[arg(long, value_name = "DATE", value_parser = day_start)]
+        until: Option<i64>,
         /// Best match first instead of newest first
         #[arg(long)]
         relevance: bool,
@@ -574,14 +574,14 @@ impl StatusArg {
 }
 
 /// `YYYY-MM-DD` → the start of that day in the system's time zone (Unix ms).
-fn day_start(date: &str) -> anyhow::Result<i64> {
+fn day_start(date: &str) -> Result<i64, String> {
     let day: jiff::civil::Date = date
         .trim()
         .parse()
-        .map_err(|_| anyhow::anyhow!("{date:?} is not a date; write it as YYYY-MM-DD"))?;
+        .map_err(|_| format!("{date:?} is not a date; write it as YYYY-MM-DD"))?;
     let zoned = day
         .to_zoned(jiff::tz::TimeZone::system())
-        .map_err(|e| anyhow::anyhow!("{date}: {e}"))?;
+        .map_err(|e| format!("{date}: {e}"))?;
     Ok(zoned.timestamp().as_millisecond())
 }
 
@@ -787,8 +787,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 status: status.and_then(StatusArg::status),
                 label,
                 assignee,
-                since: since.as_deref().map(day_start).transpose()?,
-                until: until.as_deref().map(day_start).transpose()?,
+                since,
+                until,
                 order: if relevance {
                     SearchOrder::Relevance
                 } else {

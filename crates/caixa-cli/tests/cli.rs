@@ -209,6 +209,25 @@ fn seeded_store_lists_searches_and_takes_notes() {
     assert_eq!(last_two, ["outgoing", "note"]);
     let hits = json(dir.path(), &["search", "zebrafish", "--json"]);
     assert_eq!(hits[0]["conversation_id"].as_i64().unwrap().to_string(), id);
+    // Filters: the note's conversation is open; none of it matches as resolved or before 2000.
+    let open = json(
+        dir.path(),
+        &["search", "zebrafish", "--status", "open", "--json"],
+    );
+    assert_eq!(open.as_array().map(Vec::len), Some(1));
+    let resolved = json(
+        dir.path(),
+        &["search", "zebrafish", "--status", "resolved", "--json"],
+    );
+    assert_eq!(resolved.as_array().map(Vec::len), Some(0));
+    let old = json(
+        dir.path(),
+        &["search", "zebrafish", "--until", "2000-01-01", "--json"],
+    );
+    assert_eq!(old.as_array().map(Vec::len), Some(0));
+    let bad = cli(dir.path(), &["search", "x", "--since", "2026-13-01"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("YYYY-MM-DD"));
 }
 
 #[test]
