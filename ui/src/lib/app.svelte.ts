@@ -24,9 +24,10 @@ import { HandoverNotices } from './handover.svelte';
 import { InboxStore } from './inboxes.svelte';
 import { AgentStore, LabelStore } from './labels.svelte';
 import { MacroStore } from './macros.svelte';
+import { ReportStore } from './reports.svelte';
 import { RuleStore } from './rules.svelte';
 
-export type View = 'inbox' | 'contacts' | 'settings';
+export type View = 'inbox' | 'contacts' | 'reports' | 'settings';
 
 /** Two contacts the agent asked to merge (the merge dialog is open for them). */
 export type MergeRequest = {
@@ -93,6 +94,8 @@ export class AppState {
   contactPanelOpen = $state(false);
   /** Bumped when contacts change (edit, merge, `contacts_changed`): open contact views refetch. */
   contactsVersion = $state(0);
+  /** The reports page: its period, inbox and figures (kept while other pages are shown). */
+  readonly reports: ReportStore;
   /** The merge confirmation, when open. */
   merging = $state<MergeRequest | null>(null);
   /** The keyboard shortcuts cheat sheet is open. */
@@ -111,6 +114,7 @@ export class AppState {
     this.bots = new BotStore(backend);
     this.contacts = new ContactList(backend);
     this.suggestions = new MergeSuggestionStore(backend);
+    this.reports = new ReportStore(backend);
     this.handovers = new HandoverNotices(backend, (id) => this.list.rows.get(id) ?? (this.open.id === id ? (this.open.row ?? undefined) : undefined));
   }
 
@@ -207,7 +211,11 @@ export class AppState {
     const route = this.settings;
     if (route.page === 'detail' && !now.has(route.id) && before.some((v) => v.inbox.id === route.id))
       this.settings = { page: 'list' };
-    for (const v of before) if (!now.has(v.inbox.id)) this.bots.forget(v.inbox.id);
+    for (const v of before) {
+      if (now.has(v.inbox.id)) continue;
+      this.bots.forget(v.inbox.id);
+      this.reports.forgetInbox(v.inbox.id);
+    }
   }
 
   /** After add/update: show it at once, and refresh rows if they carry a stale inbox name. */
@@ -443,6 +451,11 @@ export class AppState {
   /** Opens the keyboard shortcuts cheat sheet. */
   showShortcuts(): void {
     if (!this.merging) this.shortcutsOpen = true;
+  }
+
+  /** The reports page (it loads its figures when shown). */
+  showReports(): void {
+    this.view = 'reports';
   }
 
   showSettings(route: SettingsRoute = { page: 'list' }): void {

@@ -2,7 +2,7 @@
 // bindings (and therefore `@tauri-apps/*`) are imported here and nowhere else, so the
 // bindings can be regenerated, and the UI run in a plain browser against a mock.
 import { getCurrentWebview } from '@tauri-apps/api/webview';
-import { open as openDialog } from '@tauri-apps/plugin-dialog';
+import { open as openDialog, save as saveDialog } from '@tauri-apps/plugin-dialog';
 import { openUrl } from '@tauri-apps/plugin-opener';
 import { commands, events } from './bindings';
 import type {
@@ -36,6 +36,8 @@ import type {
   MergeSuggestion,
   Message,
   MessageHtml,
+  Report,
+  ReportQuery,
   Result,
   RuleInput,
   SearchHit,
@@ -69,6 +71,7 @@ export type {
   ConversationStatus,
   CoreEvent,
   Cursor,
+  DayReport,
   Delivery,
   EmailSettings,
   ErrorCode,
@@ -77,6 +80,7 @@ export type {
   Inbox,
   InboxBot,
   InboxInput,
+  InboxReport,
   InboxSettings,
   InboxState,
   InboxView,
@@ -94,6 +98,9 @@ export type {
   MessengerSettings,
   OpeningHours,
   Priority,
+  Report,
+  ReportQuery,
+  ReportTotals,
   RuleCondition,
   RuleEvent,
   RuleInput,
@@ -153,6 +160,9 @@ export interface Backend {
   stageFile(path: string): Promise<StagedFile>;
   /** The system's open-file dialog; resolves to the picked absolute paths (none if cancelled). */
   pickFiles(): Promise<string[]>;
+  /** The system's save-file dialog, proposing `defaultName` (a file name) and offering files of
+   * `filter`; resolves to the chosen absolute path (null if cancelled). */
+  pickSavePath(defaultName: string, filter: { name: string; extensions: string[] }): Promise<string | null>;
   /** Files dragged onto the window: `cb` gets the dropped paths, `onHover` whether a drag of
    * files is over the window. Resolves to an unsubscribe function. */
   onFilesDropped(cb: (paths: string[]) => void, onHover?: (hovering: boolean) => void): Promise<() => void>;
@@ -227,6 +237,14 @@ export interface Backend {
   mergeContacts(keep: number, other: number): Promise<ContactDetails>;
   /** Pairs of contacts sharing an e-mail (any case) or a phone (its digits) exactly. */
   mergeSuggestions(): Promise<MergeSuggestion[]>;
+  /** Figures for a period (`since` inclusive, `until` exclusive, Unix ms), overall and per inbox
+   * (every inbox, or only `inbox_id`), by day and by hour of the day in `utc_offset_minutes`.
+   * Validation errors on "until" (the period must end after it starts, and last at most two
+   * years). */
+  report(query: ReportQuery): Promise<Report>;
+  /** Writes the report of `query` as CSV to `path` (an absolute path, e.g. from `pickSavePath`);
+   * same validation as `report`. */
+  exportReport(query: ReportQuery, path: string): Promise<void>;
   /** `text` with its variables (`{{contact.first_name}}`…) filled in for this conversation. */
   renderReply(conversationId: number, text: string): Promise<string>;
   markRead(conversationId: number): Promise<void>;
@@ -331,6 +349,13 @@ export function createTauriBackend(): Backend {
       if (!picked) return [];
       return Array.isArray(picked) ? picked : [picked];
     },
+    pickSavePath: async (defaultName, filter) => {
+      try {
+        return await saveDialog({ defaultPath: defaultName, filters: [filter] });
+      } catch (e) {
+        throw toBackendError(e);
+      }
+    },
     onFilesDropped: async (cb, onHover) => {
       const unlisten = await getCurrentWebview().onDragDropEvent((event) => {
         const p = event.payload;
@@ -383,6 +408,10 @@ export function createTauriBackend(): Backend {
     updateContact: (id, input) => unwrap(commands.updateContact(id, input)),
     mergeContacts: (keep, other) => unwrap(commands.mergeContacts(keep, other)),
     mergeSuggestions: () => unwrap(commands.mergeSuggestions()),
+    report: (query) => unwrap(commands.report(query)),
+    exportReport: async (query, path) => {
+      await unwrap(commands.exportReport(query, path));
+    },
     renderReply: (conversationId, text) => unwrap(commands.renderReply(conversationId, text)),
     markRead: async (conversationId) => {
       await unwrap(commands.markRead(conversationId));

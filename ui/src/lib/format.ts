@@ -34,6 +34,30 @@ export function duration(ms: number): string {
   return m === 0 ? t('duration.h', { h }) : t('duration.hm', { h, m });
 }
 
+/** How long something took, for reports: "40 s", "12 min", "3 h 5 min", "2 d 4 h" (rounded to the
+ * second, minute or hour as it grows). */
+export function elapsed(ms: number): string {
+  if (ms < 59_500) return t('duration.s', { s: Math.max(0, Math.round(ms / 1000)) });
+  const minutes = Math.round(ms / MINUTE);
+  if (minutes < 60) return t('duration.m', { m: minutes });
+  if (minutes < 24 * 60) {
+    const h = Math.floor(minutes / 60);
+    const m = minutes % 60;
+    return m === 0 ? t('duration.h', { h }) : t('duration.hm', { h, m });
+  }
+  const hours = Math.round(ms / HOUR);
+  const d = Math.floor(hours / 24);
+  const h = hours % 24;
+  return h === 0 ? t('duration.d', { d }) : t('duration.dh', { d, h });
+}
+
+/** The value of an `<input type="date">` for the local day of a time: "2025-03-04". */
+export function localDayValue(ms: number): string {
+  const d = new Date(ms);
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`;
+}
+
 /** A date input's value ("2025-03-04") as the Unix ms of that day's local midnight; null when
  * empty or not a date. */
 export function localDayStart(value: string): number | null {

@@ -40,6 +40,7 @@ import type {
   ConversationRow,
   CoreEvent,
   ChannelKind,
+  DayReport,
   EmailSettings,
   InboxBot,
   InboxInput,
@@ -54,6 +55,9 @@ import type {
   Message,
   MessageKind,
   MessengerSettings,
+  Report,
+  ReportQuery,
+  ReportTotals,
   RuleCondition,
   RuleInput,
   SearchHit,
@@ -1647,6 +1651,150 @@ export function createMockBackend(): Backend {
     }
   }
 
+  // Reports. A conversation's figures come from its thread when it has been loaded (opened,
+  // replied to, resolved here), else from a sketch drawn from its id (the same every time): it
+  // starts a few minutes to a few days before its last activity, a person (or, in an inbox with
+  // a bot, first the bot) answers after a minute to a couple of hours, and a resolved one was
+  // resolved at its last activity.
+  const REPORT_DAY = 86400_000;
+  /** The core's longest period: two years. */
+  const REPORT_MAX = 2 * 366 * REPORT_DAY;
+  type ReportSketch = { started: number; resolvedAt: number | null; firstResponse: number | null; msgs: { at: number; by: 'in' | 'out' | 'bot' }[] };
+
+  function reportSketch(c: ConversationRow): ReportSketch {
+    const cached = messages.get(c.id);
+    let msgs: ReportSketch['msgs'];
+    let resolvedAt: number | null = null;
+    let started: number;
+    if (cached) {
+      msgs = cached
+        .filter((m) => m.kind === 'incoming' || m.kind === 'outgoing')
+        .map((m) => ({ at: m.created_at, by: m.kind === 'incoming' ? 'in' : m.by_bot ? 'bot' : 'out' }));
+      started = cached.length ? Math.min(...cached.map((m) => m.created_at)) : c.last_activity_at;
+      resolvedAt = cached.find((m) => m.kind === 'activity' && m.content.endsWith('resolved the conversation'))?.created_at ?? null;
+    } else {
+      const r = rng(Math.imul(c.id, 2654435761) ^ 0x5bd1e995);
+      const end = c.last_activity_at;
+      const span = Math.round(r() < 0.25 ? 3600_000 + r() * 3 * REPORT_DAY : 5 * 60_000 + r() * 3 * 3600_000);
+      started = end - span;
+      const firstGap = Math.min(span, Math.round(60_000 + r() * r() * 2 * 3600_000));
+      msgs = [{ at: started, by: 'in' }];
+      if (botActive(botOf(c.inbox_id)) && r() < 0.6) msgs.push({ at: started + 2_000, by: 'bot' });
+      msgs.push({ at: started + firstGap, by: 'out' });
+      const more = Math.floor(r() * 5);
+      for (let i = 0; i < more; i++) msgs.push({ at: started + firstGap + Math.round(r() * (span - firstGap)), by: r() < 0.55 ? 'in' : 'out' });
+      if (c.preview_kind === 'incoming' || c.preview_kind === 'outgoing') msgs.push({ at: end, by: c.preview_kind === 'incoming' ? 'in' : 'out' });
+      msgs.sort((a, b) => a.at - b.at);
+      if (c.status === 'resolved') resolvedAt = end;
+    }
+    const firstIn = msgs.find((m) => m.by === 'in');
+    const firstOut = firstIn && msgs.find((m) => m.by === 'out' && m.at >= firstIn.at);
+    return { started, resolvedAt, firstResponse: firstIn && firstOut ? firstOut.at - firstIn.at : null, msgs };
+  }
+
+  function median(values: number[]): number | null {
+    if (!values.length) return null;
+    const v = [...values].sort((a, b) => a - b);
+    const mid = v.length >> 1;
+    return v.length % 2 ? v[mid] : Math.round((v[mid - 1] + v[mid]) / 2);
+  }
+
+  /** Like the core's checks of a report's query. */
+  function checkReport(q: ReportQuery) {
+    if (!Number.isFinite(q.since) || !Number.isFinite(q.until) || q.until <= q.since) throw validation('until', 'The period must end after it starts.');
+    if (q.until - q.since > REPORT_MAX) throw validation('until', 'A report covers at most two years.');
+    if (q.inbox_id != null && !inboxes.has(q.inbox_id)) throw new BackendError('not_found', 'Inbox not found');
+  }
+
+  function reportSync(q: ReportQuery): Report {
+    checkReport(q);
+    const inboxId = q.inbox_id ?? null;
+    const offsetMinutes = q.utc_offset_minutes ?? 0;
+    const shift = offsetMinutes * 60_000;
+    const dayOf = (ms: number) => new Date(ms + shift).toISOString().slice(0, 10);
+    const hourOf = (ms: number) => new Date(ms + shift).getUTCHours();
+    const within = (ms: number) => ms >= q.since && ms < q.until;
+
+    const days = new Map<string, DayReport>();
+    const last = dayOf(q.until - 1);
+    for (let at = Date.parse(`${dayOf(q.since)}T00:00:00Z`); ; at += REPORT_DAY) {
+      const day = new Date(at).toISOString().slice(0, 10);
+      days.set(day, { day, opened: 0, resolved: 0, messages_in: 0 });
+      if (day >= last) break;
+    }
+    const hours = Array.from({ length: 24 }, () => 0);
+
+    type Tally = Omit<ReportTotals, 'median_first_response_ms' | 'median_resolution_ms'> & { firsts: number[]; resolutions: number[] };
+    const tally = (): Tally => ({ opened: 0, resolved: 0, messages_in: 0, messages_out: 0, bot_messages: 0, firsts: [], resolutions: [] });
+    const chosen = [...inboxes.values()].filter((v) => inboxId === null || v.inbox.id === inboxId).sort((a, b) => a.inbox.id - b.inbox.id);
+    const per = new Map(chosen.map((v) => [v.inbox.id, tally()]));
+    for (const c of convs.values()) {
+      const t = per.get(c.inbox_id);
+      // Nothing of a conversation happens after its last activity.
+      if (!t || c.last_activity_at < q.since) continue;
+      const s = reportSketch(c);
+      if (within(s.started)) {
+        t.opened++;
+        days.get(dayOf(s.started))!.opened++;
+        if (s.firstResponse !== null) t.firsts.push(s.firstResponse);
+      }
+      if (s.resolvedAt !== null && within(s.resolvedAt)) {
+        t.resolved++;
+        days.get(dayOf(s.resolvedAt))!.resolved++;
+        t.resolutions.push(s.resolvedAt - s.started);
+      }
+      for (const m of s.msgs) {
+        if (!within(m.at)) continue;
+        if (m.by === 'in') {
+          t.messages_in++;
+          days.get(dayOf(m.at))!.messages_in++;
+          hours[hourOf(m.at)]++;
+        } else if (m.by === 'out') t.messages_out++;
+        else t.bot_messages++;
+      }
+    }
+    const totalsOf = (t: Tally): ReportTotals => ({
+      opened: t.opened,
+      resolved: t.resolved,
+      messages_in: t.messages_in,
+      messages_out: t.messages_out,
+      bot_messages: t.bot_messages,
+      median_first_response_ms: median(t.firsts),
+      median_resolution_ms: median(t.resolutions),
+    });
+    const all = tally();
+    for (const t of per.values()) {
+      for (const k of ['opened', 'resolved', 'messages_in', 'messages_out', 'bot_messages'] as const) all[k] += t[k];
+      all.firsts.push(...t.firsts);
+      all.resolutions.push(...t.resolutions);
+    }
+    return {
+      query: { inbox_id: inboxId, since: q.since, until: q.until, utc_offset_minutes: offsetMinutes },
+      totals: totalsOf(all),
+      inboxes: chosen.map((v) => ({ inbox_id: v.inbox.id, inbox_name: v.inbox.name, channel: v.inbox.kind, totals: totalsOf(per.get(v.inbox.id)!) })),
+      days: [...days.values()],
+      busiest_hours: hours,
+    };
+  }
+
+  /** A report as CSV, roughly as the core writes it. */
+  function reportCsv(r: Report): string {
+    const cell = (v: string | number | null) => (v === null ? '' : /[",\n]/.test(String(v)) ? `"${String(v).replace(/"/g, '""')}"` : String(v));
+    const row = (...v: (string | number | null)[]) => v.map(cell).join(',');
+    const totals = (t: ReportTotals) => [t.opened, t.resolved, t.messages_in, t.messages_out, t.bot_messages, t.median_first_response_ms, t.median_resolution_ms];
+    return [
+      row('inbox', 'channel', 'opened', 'resolved', 'messages_in', 'messages_out', 'bot_messages', 'median_first_response_ms', 'median_resolution_ms'),
+      ...r.inboxes.map((i) => row(i.inbox_name, i.channel, ...totals(i.totals))),
+      row('All inboxes', '', ...totals(r.totals)),
+      '',
+      row('day', 'opened', 'resolved', 'messages_in'),
+      ...r.days.map((d) => row(d.day, d.opened, d.resolved, d.messages_in)),
+      '',
+      row('hour', 'messages_in'),
+      ...r.busiest_hours.map((n, h) => row(h, n)),
+    ].join('\n');
+  }
+
   const api: Backend = {
     async appInfo() {
       return { version: '0.1.0-dev', data_dir: '~/.local/share/app.caixa.desktop', gateway_url: 'http://127.0.0.1:7311', gateway_error: mode === 'empty' ? 'Could not bind 127.0.0.1:7311: address in use' : null, agent_name: ME };
@@ -1793,6 +1941,12 @@ export function createMockBackend(): Backend {
     async pickFiles() {
       await sleep(200);
       return [...PICKED];
+    },
+    async pickSavePath(defaultName) {
+      // No system dialog in a browser: say so, and "save" into the Documents folder.
+      console.info('[mock] save dialog skipped; saving as', defaultName);
+      await sleep(100);
+      return `/home/agent/Documents/${defaultName}`;
     },
     async onFilesDropped() {
       // A plain browser hands pages no file paths, so nothing is ever dropped here.
@@ -2228,6 +2382,18 @@ export function createMockBackend(): Backend {
       pairs((c) => c.email?.toLowerCase() ?? null, 'email');
       pairs((c) => c.phone?.replace(/\D/g, '') || null, 'phone');
       return copy(out.slice(0, 200));
+    },
+    async report(query) {
+      await sleep(120);
+      return copy(reportSync(query));
+    },
+    async exportReport(query, path) {
+      await sleep(150);
+      const report = reportSync(query);
+      if (!path.trim()) throw validation('path', 'Choose where to save the report.');
+      // Nothing is written from a browser: log what the file would hold.
+      console.info(`[mock] export_report to ${path} (not written):
+${reportCsv(report)}`);
     },
     async whatsappTemplates(inboxId) {
       await sleep(400);

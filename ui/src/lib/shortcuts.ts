@@ -41,6 +41,7 @@ export const SHORTCUT_GROUPS: readonly ShortcutGroup[] = [
     items: [
       { keys: ['g c'], label: 'keys.goConversations' },
       { keys: ['g p'], label: 'keys.goContacts' },
+      { keys: ['g r'], label: 'keys.goReports' },
       { keys: ['g s'], label: 'keys.goSettings' },
     ],
   },
@@ -180,6 +181,7 @@ export function installShortcuts(app: AppState): () => void {
       const go: Record<string, () => void> = {
         c: () => app.showInbox(),
         p: () => app.showContacts(),
+        r: () => app.showReports(),
         s: () => app.showSettings(),
       };
       if (go[e.key]) {
