@@ -1,4 +1,4 @@
-import { locale, t } from './i18n';
+import { getLocale, t } from './i18n';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -11,18 +11,18 @@ export function relativeTime(ms: number, now: number): string {
   if (diff < HOUR) return t('time.minutes', { n: Math.floor(diff / MINUTE) });
   if (diff < DAY) return t('time.hours', { n: Math.floor(diff / HOUR) });
   const d = new Date(ms);
-  if (diff < 6 * DAY) return d.toLocaleDateString(locale, { weekday: 'short' });
+  if (diff < 6 * DAY) return d.toLocaleDateString(getLocale(), { weekday: 'short' });
   if (d.getFullYear() === new Date(now).getFullYear())
-    return d.toLocaleDateString(locale, { month: 'short', day: 'numeric' });
-  return d.toLocaleDateString(locale, { year: 'numeric', month: 'short', day: 'numeric' });
+    return d.toLocaleDateString(getLocale(), { month: 'short', day: 'numeric' });
+  return d.toLocaleDateString(getLocale(), { year: 'numeric', month: 'short', day: 'numeric' });
 }
 
 export function fullTime(ms: number): string {
-  return new Date(ms).toLocaleString(locale, { dateStyle: 'medium', timeStyle: 'short' });
+  return new Date(ms).toLocaleString(getLocale(), { dateStyle: 'medium', timeStyle: 'short' });
 }
 
 export function clockTime(ms: number): string {
-  return new Date(ms).toLocaleTimeString(locale, { hour: '2-digit', minute: '2-digit' });
+  return new Date(ms).toLocaleTimeString(getLocale(), { hour: '2-digit', minute: '2-digit' });
 }
 
 /** A time left, to the nearest minute (at least 1): "3 h 20 min", "2 h", "45 min". */
@@ -79,13 +79,15 @@ export function localDayEnd(value: string): number | null {
 
 export function fileSize(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(0)} KB`;
-  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+  const n = (v: number, digits: number) =>
+    new Intl.NumberFormat(getLocale(), { minimumFractionDigits: digits, maximumFractionDigits: digits }).format(v);
+  if (bytes < 1024 * 1024) return `${n(bytes / 1024, 0)} KB`;
+  return `${n(bytes / 1024 / 1024, 1)} MB`;
 }
 
 /** Tab counts stay narrow: 999, 1.2K, 54K. */
 export function compactCount(n: number): string {
-  return new Intl.NumberFormat(locale, { notation: 'compact', maximumFractionDigits: 1 }).format(n);
+  return new Intl.NumberFormat(getLocale(), { notation: 'compact', maximumFractionDigits: 1 }).format(n);
 }
 
 export type TextPart = { text: string; quoted: boolean };
@@ -168,9 +170,9 @@ export function shortDateTime(ms: number, now: number): string {
   const today = new Date(now);
   const time = clockTime(ms);
   if (d.toDateString() === today.toDateString()) return time;
-  if (Math.abs(ms - now) < 6 * DAY) return `${d.toLocaleDateString(locale, { weekday: 'short' })} ${time}`;
+  if (Math.abs(ms - now) < 6 * DAY) return `${d.toLocaleDateString(getLocale(), { weekday: 'short' })} ${time}`;
   const sameYear = d.getFullYear() === today.getFullYear();
-  const date = d.toLocaleDateString(locale, sameYear ? { month: 'short', day: 'numeric' } : { year: 'numeric', month: 'short', day: 'numeric' });
+  const date = d.toLocaleDateString(getLocale(), sameYear ? { month: 'short', day: 'numeric' } : { year: 'numeric', month: 'short', day: 'numeric' });
   return `${date}, ${time}`;
 }
 

@@ -1,5 +1,7 @@
 // Every user-visible string lives here, in English and Brazilian Portuguese (`setLocale('pt-BR')`);
 // the `Dict` type makes a key missing from a translation a type error.
+import { i18nState } from './i18n-state.svelte';
+
 const en = {
   'app.name': 'Caixa',
   'nav.conversations': 'Conversations',
@@ -906,6 +908,12 @@ const en = {
   'search.title': 'Search (/ or Ctrl+K)',
   'settings.keyboard': 'Keyboard',
   'settings.keyboardHint': 'Press ? anywhere to see every shortcut.',
+  'settings.language': 'Language',
+  'settings.languageLabel': 'Interface language',
+  'settings.languageSystem': 'System ({language})',
+  'settings.languageHint': 'Dates, times and numbers follow it too.',
+  'language.en': 'English',
+  'language.ptBR': 'Brazilian Portuguese',
 
   'contacts.title': 'Contacts',
   'contacts.list': 'Contacts',
@@ -1974,6 +1982,12 @@ const pt: Dict = {
   'search.title': 'Buscar (/ ou Ctrl+K)',
   'settings.keyboard': 'Teclado',
   'settings.keyboardHint': 'Pressione ? em qualquer lugar para ver todos os atalhos.',
+  'settings.language': 'Idioma',
+  'settings.languageLabel': 'Idioma da interface',
+  'settings.languageSystem': 'Sistema ({language})',
+  'settings.languageHint': 'Datas, horários e números também o seguem.',
+  'language.en': 'inglês',
+  'language.ptBR': 'português do Brasil',
 
   'contacts.title': 'Contatos',
   'contacts.list': 'Contatos',
@@ -2123,19 +2137,23 @@ const pt: Dict = {
 
 const dictionaries: Record<string, Dict> = { en, pt };
 
-let current: Dict = en;
-export let locale = 'en';
+/** The current locale's tag ("en", "pt-BR"), for `Intl` and `toLocale…String`. Reactive: read in
+ * a template or `$derived`, it updates when the language changes. */
+export function getLocale(): string {
+  return i18nState.tag;
+}
 
+/** Switches every `t()` and date/number format to a locale; an unknown one is ignored. */
 export function setLocale(tag: string): void {
-  const d = dictionaries[tag] ?? dictionaries[tag.split('-')[0]];
-  if (d) {
-    current = d;
-    locale = tag;
+  const key = tag in dictionaries ? tag : tag.split('-')[0];
+  if (key in dictionaries) {
+    i18nState.dict = key;
+    i18nState.tag = tag;
   }
 }
 
 export function t(key: MessageKey, params?: Record<string, string | number>): string {
-  const s: string = current[key] ?? en[key];
+  const s: string = dictionaries[i18nState.dict][key] ?? en[key];
   if (!params) return s;
   return s.replace(/\{(\w+)\}/g, (m, name: string) => (name in params ? String(params[name]) : m));
 }
