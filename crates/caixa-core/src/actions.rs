@@ -426,6 +426,8 @@ pub async fn run_snooze_waker(caixa: Caixa) {
                     caixa
                         .events()
                         .emit(CoreEvent::ConversationChanged { conversation_id });
+                    // Waking up is a status change like any other: rules may act on it.
+                    caixa.trigger(RuleEvent::ConversationUpdated, conversation_id, None, false);
                 }
             }
             Err(e) => tracing::error!("snooze: cannot wake conversations: {e}"),

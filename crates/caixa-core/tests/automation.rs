@@ -594,3 +594,46 @@ async fn bad_rules_are_refused_with_the_reason() {
         "{err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_snooze_ending_is_an_update_rules_see() {
+    let dir = tempfile::tempdir().unwrap();
+    let (caixa, _running) = start(&dir).await;
+    let shop = api_inbox(&caixa, "Shop").await;
+    caixa
+        .save_rule(
+            None,
+            rule(
+                "Back from snooze",
+                RuleEvent::ConversationUpdated,
+                vec![RuleCondition::Status {
+                    statuses: vec![ConversationStatus::Open],
+                }],
+                vec![act(label("woke"))],
+            ),
+        )
+        .await
+        .unwrap();
+    let id = writes(&caixa, shop, "rita", None, "call me tomorrow").await;
+    let until = caixa_core::store::now_ms() + 300;
+    caixa
+        .apply(&[id], ConversationAction::Snooze { until: Some(until) })
+        .await
+        .unwrap();
+    settle(&caixa).await;
+    assert!(
+        caixa.get_conversation(id).await.unwrap().labels.is_empty(),
+        "snoozed: not open"
+    );
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        settle(&caixa).await;
+        let row = caixa.get_conversation(id).await.unwrap();
+        if row.labels == ["woke"] {
+            assert_eq!(row.status, ConversationStatus::Open);
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{row:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
