@@ -323,6 +323,45 @@ async fn walkthrough(
     }
     log("macro ran: the visitor got its message, its note stayed private");
     screenshot(app, "app-macro").await;
+
+    // ---------------------------------------------------------------- the other pages, for real
+    // Contacts: the visitor is a contact with this one conversation.
+    click(app, &testid("nav-contacts"), UI).await?;
+    wait_js(
+        app,
+        "the visitor on the contacts page",
+        UI,
+        r#"return document.querySelectorAll('[data-testid="contact-row"]').length >= 1;"#,
+        vec![],
+    )
+    .await?;
+    screenshot(app, "app-contacts").await;
+    // Reports (last 7 days): the conversation counts as opened, the day chart is drawn.
+    click(app, &testid("nav-reports"), UI).await?;
+    wait_js(
+        app,
+        "the report with the conversation in it",
+        UI,
+        r#"const c = document.querySelector('[data-testid="report-card"][data-metric="opened"]');
+           const chart = document.querySelector('[data-testid="report-days-chart"]');
+           return !!c && /[1-9]/.test(c.textContent) && chart && chart.dataset.ready === 'true';"#,
+        vec![],
+    )
+    .await?;
+    screenshot(app, "app-reports").await;
+    // Settings → Automation: the page answers (no rules yet).
+    click(app, &testid("nav-settings"), UI).await?;
+    click(app, &testid("settings-rules"), UI).await?;
+    wait_js(
+        app,
+        "the automation page",
+        UI,
+        r#"return !!document.querySelector('[data-testid="rules-page"]');"#,
+        vec![],
+    )
+    .await?;
+    screenshot(app, "app-automation").await;
+    log("contacts, reports and automation pages render in the real window");
     Ok(())
 }
 
