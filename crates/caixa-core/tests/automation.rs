@@ -407,6 +407,17 @@ async fn rules_run_in_order_and_a_failing_step_stops_its_rule_visibly() {
         .find(|a| a.starts_with("Rule “Tag” stopped"))
         .unwrap_or_else(|| panic!("{activity:#?}"));
     assert!(stop.contains("step 2") && stop.contains("macro"), "{stop}");
+    let line = thread(&caixa, id, MessageKind::Activity)
+        .await
+        .into_iter()
+        .find(|m| m.content.starts_with("Rule “Tag” stopped"))
+        .unwrap();
+    assert_eq!(
+        line.sender_name.as_deref(),
+        Some("Rule “Tag”"),
+        "written as the rule"
+    );
+    assert!(line.by_bot);
 
     // Reordered: "Close thanks" runs first, resolves, and "Tag" (open only) no longer holds.
     let order = caixa

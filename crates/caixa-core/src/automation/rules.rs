@@ -222,14 +222,18 @@ pub(super) async fn run(caixa: &Caixa, t: &Trigger) -> Result<()> {
             conversation = t.conversation_id,
             "automation rule runs"
         );
-        let result = chain
-            .scope(caixa.run_steps(t.conversation_id, &rule.actions))
-            .await;
-        if let Err(e) = result {
-            // Visible in the thread, not only in a log: the agent must know it half ran.
-            let text = format!("{actor} stopped: {e}");
-            caixa.add_activity(t.conversation_id, &text).await?;
-        }
+        let conversation_id = t.conversation_id;
+        chain
+            .scope(async {
+                if let Err(e) = caixa.run_steps(conversation_id, &rule.actions).await {
+                    // In the thread, not only in a log: the agent must know it half ran. Written
+                    // as the rule, like its other lines.
+                    let text = format!("{actor} stopped: {e}");
+                    caixa.add_activity(conversation_id, &text).await?;
+                }
+                Ok::<(), crate::Error>(())
+            })
+            .await?;
     }
     Ok(())
 }
